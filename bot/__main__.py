@@ -1,0 +1,3 @@
+from bot.launcher import main
+
+main()

@@ -1,0 +1,45 @@
+"""Start dreambot: read settings, set up logging, run the bot until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.logging_setup import setup_logging
+from bot.settings import SIMULATOR_URL, Settings, SettingsError, load_settings
+
+log = logging.getLogger("dreambot")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="dreambot", description="Run the dreambot Discord bot.")
+    parser.add_argument("--simulate", action="store_true",
+                        help="use the bundled video API simulator instead of the AI/ML API (no key, no cost)")
+    return parser.parse_args(argv)
+
+
+async def run(settings: Settings) -> None:
+    from bot.client import DreamBot  # imported late so `--help` and setting errors stay fast
+
+    async with DreamBot(settings) as bot:
+        await bot.start(settings.discord_token.get_secret_value())
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    overrides = {"aimlapi_base_url": SIMULATOR_URL} if args.simulate else {}
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as error:
+        print(f"dreambot: cannot start: {error}. See .env.example.", file=sys.stderr)
+        raise SystemExit(2) from None
+    secrets = [settings.discord_token.get_secret_value()]
+    if settings.aimlapi_key is not None:
+        secrets.append(settings.aimlapi_key.get_secret_value())
+    setup_logging(settings.log_level, secrets)
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        pass
