@@ -11,6 +11,7 @@ from .errors import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    UnexpectedResponseError,
     UnsupportedByDialect,
     VideoAPIError,
 )
@@ -31,5 +32,5 @@ __all__ = [
     "ASPECT_RATIOS", "DURATIONS", "MODELS", "RESOLUTIONS",
     "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError", "BadRequestError",
     "Capabilities", "Direction", "InsufficientCreditsError", "JobStatus", "NotFoundError", "RateLimitError",
-    "RetryPolicy", "ServerError", "UnsupportedByDialect", "VideoAPI", "VideoAPIError", "VideoJob", "VideoOptions",
+    "RetryPolicy", "ServerError", "UnexpectedResponseError", "UnsupportedByDialect", "VideoAPI", "VideoAPIError", "VideoJob", "VideoOptions",
 ]

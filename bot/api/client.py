@@ -21,6 +21,7 @@ from .errors import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    UnexpectedResponseError,
     VideoAPIError,
     error_for_status,
 )
@@ -34,6 +35,8 @@ DEFAULT_BASE_URL = "https://api.aimlapi.com"
 FETCH_CONCURRENCY = 8
 # Most jobs one batch request names (keeps URLs well under common 8 KiB limits).
 BATCH_SIZE = 50
+# luma-v2 holds a `state=` fetch for up to this long, whatever the caller hoped for.
+LUMA_MAX_HOLD_SECONDS = 30.0
 
 
 class VideoAPI:
@@ -90,7 +93,7 @@ class VideoAPI:
     async def create(self, prompt: str, options: VideoOptions | None = None) -> VideoJob:
         """Start a clip from a prompt (and optional start/end images). Never sent twice."""
         request = self.dialect.create(prompt, options or VideoOptions(), self.default_model)
-        return self.dialect.parse_job(await self._request(request, idempotent=False))
+        return _parsed(self.dialect.parse_job, await self._request(request, idempotent=False), created=True)
 
     async def extend(self, source_id: str, prompt: str, direction: Direction = "forward",
                      options: VideoOptions | None = None, *, other_id: str | None = None) -> VideoJob:
@@ -98,15 +101,16 @@ class VideoAPI:
         or bridges `source_id` to `other_id` where the dialect can interpolate."""
         request = self.dialect.extend(source_id, prompt, direction, options or VideoOptions(),
                                       self.default_model, other_id)
-        return self.dialect.parse_job(await self._request(request, idempotent=False))
+        return _parsed(self.dialect.parse_job, await self._request(request, idempotent=False), created=True)
 
     async def fetch(self, job_id: str, *, wait_for: JobStatus | None = None, wait_seconds: float = 30.0) -> VideoJob:
-        """One job. With `wait_for` (luma-v2 only) the API holds the answer until that state or later."""
-        request = self.dialect.fetch(job_id, wait_for, wait_seconds)
+        """One job. With `wait_for` (luma-v2 only) the API holds the answer until that state or later,
+        for up to 30 s: the API takes no shorter hold, so the timeout allows for the full one."""
+        request = self.dialect.fetch(job_id, wait_for, max(wait_seconds, LUMA_MAX_HOLD_SECONDS))
         data = await self._request(request, idempotent=True)
         if isinstance(data, list) and not data:
             raise NotFoundError(f"Generation {job_id} was not found.", status=404)
-        return self.dialect.parse_job(data)
+        return _parsed(self.dialect.parse_job, data, created=False)
 
     async def fetch_many(self, job_ids: Sequence[str]) -> dict[str, VideoJob]:
         """Many jobs by id, in as few calls as the dialect allows. Unknown ids are left out."""
@@ -128,7 +132,7 @@ class VideoAPI:
             chunk = ids[start:start + BATCH_SIZE]
             request = self.dialect.fetch_many(chunk)
             assert request is not None
-            for job in self.dialect.parse_many(await self._request(request, idempotent=True)):
+            for job in _parsed(self.dialect.parse_many, await self._request(request, idempotent=True), created=False):
                 found[job.id] = job
         return found
 
@@ -206,6 +210,16 @@ class VideoAPI:
         # Only a server error leaves doubt about whether a create was taken; a 4xx surely was not.
         kwargs["maybe_accepted"] = maybe_accepted and status >= 500
         return error_for_status(status, message, **kwargs)
+
+
+def _parsed(parse, data: Any, *, created: bool) -> Any:
+    """Parse a success answer; one that makes no sense is an API error, and for a create
+    a possibly accepted one (a 2xx means the API may well have made the clip)."""
+    try:
+        return parse(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise UnexpectedResponseError("The video API answered with something that is not a generation.",
+                                      maybe_accepted=created) from exc
 
 
 def _error_message(body: Any) -> str:

@@ -83,7 +83,9 @@ def parse_list(data: Any) -> list[VideoJob]:
 
 
 def _generation_frame(job_id: str) -> dict[str, str]:
-    return {"type": "generation", "id": job_id}
+    # Unified ids carry the model as a suffix ("<uuid>:luma/ray-2"); the keyframe schemas want
+    # the generation's uuid (format: uuid for ray-1-6 and luma-v2), which every schema accepts.
+    return {"type": "generation", "id": job_id.split(":", 1)[0]}
 
 
 def _keyframes(options: VideoOptions, start: dict | None = None, end: dict | None = None) -> dict | None:

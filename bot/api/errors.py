@@ -28,6 +28,10 @@ class APITimeoutError(APIConnectionError):
     """The API did not answer in time."""
 
 
+class UnexpectedResponseError(VideoAPIError):
+    """The API answered success with something that is not a generation (a proxy page, say)."""
+
+
 class APIStatusError(VideoAPIError):
     """The API answered with an HTTP error status."""
 

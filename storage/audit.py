@@ -1,0 +1,44 @@
+"""The moderators' audit trail: one row per change, written in the change's transaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiosqlite
+
+from storage.models import AuditEntry
+
+
+async def write(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    actor_id: int,
+    action: str,
+    target_user_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    now: float,
+) -> None:
+    query = """
+        INSERT INTO audit_log (guild_id, actor_id, action, target_user_id, details, created_at)
+        VALUES (?, ?, ?, ?, ?, ?)
+    """
+    text = json.dumps(details or {}, sort_keys=True, default=str)
+    await conn.execute(query, (guild_id, actor_id, action, target_user_id, text, now))
+
+
+async def recent(conn: aiosqlite.Connection, guild_id: int, limit: int) -> list[AuditEntry]:
+    query = """
+        SELECT id, guild_id, actor_id, action, target_user_id, details, created_at
+        FROM audit_log
+        WHERE guild_id = ?
+        ORDER BY id DESC
+        LIMIT ?
+    """
+    rows = await conn.execute_fetchall(query, (guild_id, limit))
+    return [
+        AuditEntry(r["id"], r["guild_id"], r["actor_id"], r["action"], r["target_user_id"],
+                   json.loads(r["details"]), r["created_at"])
+        for r in rows
+    ]

@@ -1,0 +1,259 @@
+"""Generation rows: insert, state transitions, and the poller's/cogs' lookups.
+
+Functions take an open aiosqlite connection; the caller (the Store) owns the transaction.
+Transitions are guarded by the current status in the WHERE clause, so calling one twice
+changes nothing the second time (and the caller learns that from the returned value).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import aiosqlite
+
+from storage.models import Generation, Kind, Status
+
+_OPEN = "('requested', 'submitted', 'running')"  # literal so partial indexes match
+
+
+def dump_options(options: Mapping[str, Any] | None) -> str:
+    # default=str: URL-like objects from pydantic dumps are kept as their text.
+    return json.dumps(dict(options or {}), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+async def insert(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int | None,
+    channel_id: int,
+    user_id: int,
+    kind: Kind,
+    prompt: str,
+    model: str | None,
+    options: str,
+    dialect: str | None,
+    parent_id: int | None,
+    cost: int,
+    now: float,
+) -> Generation:
+    query = """
+        INSERT INTO generations (guild_id, channel_id, user_id, kind, parent_id, prompt, model, options,
+                                 dialect, status, requested_at, tokens_reserved)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)
+        RETURNING *
+    """
+    params = (guild_id, channel_id, user_id, str(kind), parent_id, prompt, model, options, dialect, now, cost)
+    rows = await conn.execute_fetchall(query, params)
+    return Generation.from_row(list(rows)[0])
+
+
+async def get(conn: aiosqlite.Connection, generation_id: int) -> Generation | None:
+    query = "SELECT * FROM generations WHERE id = ?"
+    rows = list(await conn.execute_fetchall(query, (generation_id,)))
+    return Generation.from_row(rows[0]) if rows else None
+
+
+async def _changed(conn: aiosqlite.Connection, query: str, params: tuple[Any, ...]) -> bool:
+    cursor = await conn.execute(query, params)
+    return cursor.rowcount > 0
+
+
+# Transitions ---------------------------------------------------------------------------
+
+
+async def mark_submitted(conn: aiosqlite.Connection, generation_id: int, api_id: str, now: float) -> bool:
+    # Only from requested: a job already rejected and refunded stays that way.
+    query = """
+        UPDATE generations SET status = 'submitted', api_id = ?, submitted_at = ?
+        WHERE id = ? AND status = 'requested'
+    """
+    return await _changed(conn, query, (api_id, now, generation_id))
+
+
+async def mark_running(conn: aiosqlite.Connection, generation_id: int, now: float) -> bool:
+    query = """
+        UPDATE generations SET status = 'running', running_at = ?
+        WHERE id = ? AND status = 'submitted'
+    """
+    return await _changed(conn, query, (now, generation_id))
+
+
+async def finish_completed(
+    conn: aiosqlite.Connection, generation_id: int, video_url: str, charge: int | None, now: float
+) -> aiosqlite.Row | None:
+    """Open → completed; returns the row to settle, or None if it was already finished."""
+    query = """
+        UPDATE generations
+        SET status = 'completed', completed_at = ?, video_url = ?,
+            tokens_charged = COALESCE(?, tokens_reserved)  -- list price when the API reports nothing
+        WHERE id = ? AND status IN ('requested', 'submitted', 'running')
+        RETURNING id, guild_id, user_id, tokens_reserved, tokens_charged
+    """
+    rows = list(await conn.execute_fetchall(query, (now, video_url, charge, generation_id)))
+    return rows[0] if rows else None
+
+
+async def finish_failed(
+    conn: aiosqlite.Connection, generation_id: int, reason: str, now: float, *, rejected: bool
+) -> aiosqlite.Row | None:
+    """Open → failed (rejected: only from requested, and marked posted); row to refund or None."""
+    if rejected:
+        # The member already saw the API's error where they asked, so nothing is left to post.
+        query = """
+            UPDATE generations
+            SET status = 'failed', failed_at = ?, failure_reason = ?, tokens_charged = 0, posted_at = ?
+            WHERE id = ? AND status = 'requested'
+            RETURNING id, guild_id, user_id, tokens_reserved
+        """
+        params: tuple[Any, ...] = (now, reason, now, generation_id)
+    else:
+        query = """
+            UPDATE generations
+            SET status = 'failed', failed_at = ?, failure_reason = ?, tokens_charged = 0
+            WHERE id = ? AND status IN ('requested', 'submitted', 'running')
+            RETURNING id, guild_id, user_id, tokens_reserved
+        """
+        params = (now, reason, generation_id)
+    rows = list(await conn.execute_fetchall(query, params))
+    return rows[0] if rows else None
+
+
+async def set_status_message(conn: aiosqlite.Connection, generation_id: int, channel_id: int, message_id: int) -> bool:
+    query = """
+        UPDATE generations SET status_channel_id = ?, status_message_id = ?
+        WHERE id = ? AND (status_channel_id IS NOT ? OR status_message_id IS NOT ?)
+    """
+    return await _changed(conn, query, (channel_id, message_id, generation_id, channel_id, message_id))
+
+
+async def mark_posted(
+    conn: aiosqlite.Connection, generation_id: int, channel_id: int | None, message_id: int | None, now: float
+) -> bool:
+    # posted_at IS NULL makes this exactly-once; only finished jobs have a result to post.
+    query = """
+        UPDATE generations SET posted_at = ?, result_channel_id = ?, result_message_id = ?
+        WHERE id = ? AND posted_at IS NULL AND status IN ('completed', 'failed')
+    """
+    return await _changed(conn, query, (now, channel_id, message_id, generation_id))
+
+
+async def bump_post_attempts(conn: aiosqlite.Connection, generation_id: int) -> int | None:
+    query = "UPDATE generations SET post_attempts = post_attempts + 1 WHERE id = ? RETURNING post_attempts"
+    rows = list(await conn.execute_fetchall(query, (generation_id,)))
+    return int(rows[0][0]) if rows else None
+
+
+# Lookups -------------------------------------------------------------------------------
+
+
+async def _many(conn: aiosqlite.Connection, query: str, params: tuple[Any, ...] = ()) -> list[Generation]:
+    return [Generation.from_row(row) for row in await conn.execute_fetchall(query, params)]
+
+
+async def jobs_to_poll(conn: aiosqlite.Connection) -> list[Generation]:
+    query = """
+        SELECT * FROM generations
+        WHERE status IN ('submitted', 'running') AND api_id IS NOT NULL
+        ORDER BY id
+    """
+    return await _many(conn, query)
+
+
+async def jobs_to_post(conn: aiosqlite.Connection) -> list[Generation]:
+    query = """
+        SELECT * FROM generations
+        WHERE posted_at IS NULL AND status IN ('completed', 'failed')
+        ORDER BY id
+    """
+    return await _many(conn, query)
+
+
+async def stale_requested(conn: aiosqlite.Connection, older_than: float) -> list[Generation]:
+    query = """
+        SELECT * FROM generations
+        WHERE status = 'requested' AND api_id IS NULL AND requested_at < ?
+        ORDER BY id
+    """
+    return await _many(conn, query, (older_than,))
+
+
+async def by_message(conn: aiosqlite.Connection, message_id: int) -> Generation | None:
+    query = """
+        SELECT * FROM generations
+        WHERE status_message_id = ? OR result_message_id = ?
+        ORDER BY id DESC
+        LIMIT 1
+    """
+    rows = await _many(conn, query, (message_id, message_id))
+    return rows[0] if rows else None
+
+
+async def recent(
+    conn: aiosqlite.Connection,
+    guild_id: int | None,
+    *,
+    user_id: int | None = None,
+    channel_id: int | None = None,
+    status: Status | None = None,
+    limit: int = 10,
+) -> list[Generation]:
+    # Fixed fragments only; every value is a bound parameter.
+    where, params = ["guild_id IS ?"], [guild_id]
+    if user_id is not None:
+        where.append("user_id = ?")
+        params.append(user_id)
+    if channel_id is not None:
+        where.append("channel_id = ?")
+        params.append(channel_id)
+    if status is not None:
+        where.append("status = ?")
+        params.append(str(status))
+    query = f"""
+        SELECT * FROM generations
+        WHERE {' AND '.join(where)}
+        ORDER BY requested_at DESC, id DESC
+        LIMIT ?
+    """
+    return await _many(conn, query, (*params, limit))
+
+
+async def queue_position(conn: aiosqlite.Connection, generation_id: int) -> int:
+    """Open jobs (any guild: the API is shared) that were requested before this one."""
+    query = f"""
+        SELECT COUNT(*) FROM generations
+        WHERE status IN {_OPEN} AND id < ?
+    """
+    rows = list(await conn.execute_fetchall(query, (generation_id,)))
+    return int(rows[0][0])
+
+
+async def member_running(conn: aiosqlite.Connection, guild_id: int | None, user_id: int) -> int:
+    query = f"""
+        SELECT COUNT(*) FROM generations
+        WHERE guild_id IS ? AND user_id = ? AND status IN {_OPEN}
+    """
+    rows = list(await conn.execute_fetchall(query, (guild_id, user_id)))
+    return int(rows[0][0])
+
+
+async def guild_running(conn: aiosqlite.Connection, guild_id: int | None) -> int:
+    query = f"""
+        SELECT COUNT(*) FROM generations
+        WHERE guild_id IS ? AND status IN {_OPEN}
+    """
+    rows = list(await conn.execute_fetchall(query, (guild_id,)))
+    return int(rows[0][0])
+
+
+async def last_request_at(conn: aiosqlite.Connection, guild_id: int | None, user_id: int) -> float | None:
+    # Requests the API rejected (or never got) don't start a cooldown: the member got nothing.
+    query = """
+        SELECT requested_at FROM generations
+        WHERE guild_id IS ? AND user_id = ? AND NOT (status = 'failed' AND api_id IS NULL)
+        ORDER BY requested_at DESC
+        LIMIT 1
+    """
+    rows = list(await conn.execute_fetchall(query, (guild_id, user_id)))
+    return float(rows[0][0]) if rows else None
