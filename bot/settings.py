@@ -22,7 +22,7 @@ SIMULATOR_URL = "simulator"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     discord_token: SecretStr = Field(min_length=1)
     aimlapi_key: SecretStr | None = None

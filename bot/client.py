@@ -1,0 +1,116 @@
+"""The bot itself: a `commands.Bot` that opens its resources in `setup_hook` and closes them in `close`."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from typing import Any
+
+import aiohttp
+import discord
+from discord.ext import commands
+
+from bot.api import VideoAPI
+from bot.services.dreams import DreamService
+from bot.services.schedule import PollSchedule
+from bot.settings import Settings
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+INITIAL_EXTENSIONS = ("cogs.clips", "cogs.dream", "cogs.status", "cogs.admin")
+
+
+class DreamBot(commands.Bot):
+    settings: Settings
+    store: Store
+    api: VideoAPI
+    dreams: DreamService
+    http_session: aiohttp.ClientSession
+
+    def __init__(self, settings: Settings, *, api_base_url: str | None = None, **options: Any) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True  # replies to a clip become its extension prompt
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            # Nothing the bot writes pings anyone unless a call says otherwise.
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            **options,
+        )
+        self.settings = settings
+        self._api_base_url = api_base_url
+        self._resources = contextlib.AsyncExitStack()
+
+    async def setup_hook(self) -> None:
+        base_url = self._api_base_url or self.settings.aimlapi_base_url
+        if self.settings.uses_simulator and self._api_base_url is None:
+            base_url = await self._start_embedded_simulator()
+        self.http_session = aiohttp.ClientSession()
+        self._resources.push_async_callback(self.http_session.close)
+        self.store = await Store.open(self.settings.database_path)
+        self._resources.push_async_callback(self.store.close)
+        self.api = VideoAPI(
+            self.settings.api_key(),
+            base_url=base_url,
+            dialect=self.settings.aimlapi_dialect,
+            default_model=self.settings.default_model,
+            timeout=self.settings.api_timeout_seconds,
+            session=self.http_session,
+        )
+        self.dreams = DreamService(self.store, self.api, cost=self.settings.generation_cost_tokens)
+        for extension in INITIAL_EXTENSIONS:
+            await self.load_extension(extension)
+        await self._sync_commands()
+        log.info("dreambot ready to start: dialect %s, database %s", self.api.dialect.name, self.settings.database_path)
+
+    async def _start_embedded_simulator(self) -> str:
+        from bot.simulator import SimulatorConfig, run_simulator
+
+        config = SimulatorConfig(time_scale=self.settings.simulator_time_scale)
+        _, url = await self._resources.enter_async_context(run_simulator(config))
+        log.warning("using the bundled video API simulator at %s: clips are not real and cost nothing", url)
+        return url
+
+    def poll_schedule(self) -> PollSchedule:
+        interval = self.settings.poll_interval_seconds
+        return PollSchedule(min_interval=interval / 5, max_interval=interval * 3, default_interval=interval)
+
+    async def is_moderator(self, user: discord.abc.User) -> bool:
+        """Manage Server, or the role a guild named for dreambot moderators."""
+        if not isinstance(user, discord.Member):
+            return False
+        if user.guild_permissions.manage_guild:
+            return True
+        settings = await self.store.guild_settings(user.guild.id)
+        role_id = getattr(settings, "moderator_role_id", None)
+        return role_id is not None and any(role.id == role_id for role in user.roles)
+
+    async def _sync_commands(self) -> None:
+        """Sync only when asked, and only when the commands changed since the last sync (no storm on restarts)."""
+        mode = self.settings.command_sync
+        if mode == "off":
+            return
+        guild = discord.Object(self.settings.dev_guild_id) if mode == "guild" and self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        key = f"command_sync:{mode}:{guild.id if guild else 'global'}"
+        if await self.store.get_meta(key) == digest:
+            log.info("application commands unchanged; not syncing")
+            return
+        synced = await self.tree.sync(guild=guild)
+        await self.store.set_meta(key, digest)
+        log.info("synced %d application commands (%s)", len(synced), mode)
+
+    async def close(self) -> None:
+        # Cogs stop the poller first (cog_unload), then the shared resources close.
+        for extension in reversed(INITIAL_EXTENSIONS):
+            with contextlib.suppress(commands.ExtensionNotLoaded):
+                await self.unload_extension(extension)
+        await super().close()
+        await self._resources.aclose()

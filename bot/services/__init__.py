@@ -1,0 +1,1 @@
+"""Plain async services the cogs stay thin over; none of them needs Discord to be tested."""

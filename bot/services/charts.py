@@ -1,0 +1,33 @@
+"""A small bar chart of spend per day, as PNG bytes, for the moderators' report."""
+
+from __future__ import annotations
+
+import io
+from typing import Sequence
+
+from PIL import Image, ImageDraw
+
+WIDTH, HEIGHT, MARGIN = 600, 220, 28
+BACKGROUND, BAR, AXIS, TEXT = (43, 45, 49), (88, 101, 242), (128, 132, 142), (220, 221, 222)
+
+
+def daily_spend_chart(days: Sequence[tuple[str, int]], cost: int) -> bytes:
+    """`days` are (ISO date, tokens) oldest first; bars are in clips so the scale reads easily."""
+    image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    values = [tokens / cost if cost else 0 for _, tokens in days]
+    top = max(values, default=0) or 1
+    plot_w, plot_h = WIDTH - 2 * MARGIN, HEIGHT - 2 * MARGIN
+    slot = plot_w / max(1, len(values))
+    for index, value in enumerate(values):
+        height = plot_h * value / top
+        left = MARGIN + index * slot + 1
+        draw.rectangle([left, HEIGHT - MARGIN - height, left + max(1, slot - 2), HEIGHT - MARGIN], fill=BAR)
+    draw.line([MARGIN, HEIGHT - MARGIN, WIDTH - MARGIN, HEIGHT - MARGIN], fill=AXIS)
+    draw.text((MARGIN, 6), f"clips per day, last {len(values)} days (max {top:,.1f})", fill=TEXT)
+    if days:
+        draw.text((MARGIN, HEIGHT - MARGIN + 6), days[0][0], fill=TEXT)
+        draw.text((WIDTH - MARGIN - 70, HEIGHT - MARGIN + 6), days[-1][0], fill=TEXT)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

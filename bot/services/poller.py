@@ -1,0 +1,270 @@
+"""The background loop that follows every pending generation and hands finished ones on.
+
+It reads its work from the store, never from memory, so a restart resumes where the last
+process stopped. It does not know how results are shown: a `Publisher` does that.
+Every job is handled inside its own try/except so that one bad answer never stops the loop
+(the trap `tasks.loop` sets: an unexpected exception there ends the loop for good).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Callable, Protocol
+
+from bot.api import (
+    AuthenticationError,
+    InsufficientCreditsError,
+    JobStatus,
+    NotFoundError,
+    RateLimitError,
+    VideoAPI,
+    VideoAPIError,
+    VideoJob,
+)
+from bot.services.schedule import PollSchedule
+from storage import Generation, Store
+
+log = logging.getLogger(__name__)
+
+# A job the API cannot find this many times in a row is given up and refunded.
+MAX_NOT_FOUND = 3
+# Publishing that failed is tried again after this many seconds, doubling, up to the cap.
+PUBLISH_RETRY_BASE = 2.0
+PUBLISH_RETRY_MAX = 300.0
+# Backoff after the API as a whole misbehaves.
+API_BACKOFF_BASE = 2.0
+API_BACKOFF_MAX = 120.0
+# Restart recovery: a job still "requested" this long never reached the API.
+STALE_REQUEST_SECONDS = 120.0
+
+
+class Publisher(Protocol):
+    """Shows a generation to members (the Discord side implements it)."""
+
+    async def publish(self, generation: Generation) -> None:
+        """Post a finished (completed or failed) generation and record it as posted."""
+
+    async def show_progress(self, generation: Generation, job: VideoJob) -> None:
+        """Best effort: reflect a running job's state on its status message."""
+
+    async def show_abandoned(self, generation: Generation) -> None:
+        """Tell the member a job that never reached the API was refunded."""
+
+
+class Poller:
+    def __init__(
+        self,
+        store: Store,
+        api: VideoAPI,
+        publisher: Publisher,
+        *,
+        schedule: PollSchedule | None = None,
+        job_timeout: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+        heartbeat_path: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.api = api
+        self.publisher = publisher
+        self.schedule = schedule or PollSchedule()
+        self.job_timeout = job_timeout
+        self.clock = clock
+        self.heartbeat_path = heartbeat_path
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._not_found: dict[int, int] = {}
+        self._publish_retry_at: dict[int, tuple[float, float]] = {}
+        self._publishing: set[int] = set()
+        self._api_backoff_until = 0.0
+        self._api_failures = 0
+        self.fetch_requests = 0  # counted for the benchmarks
+
+    # Lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="dreambot-poller")
+
+    async def stop(self) -> None:
+        """Stop after the current step; pending jobs stay pending in the store."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def wake(self) -> None:
+        """A new job was submitted: look at the queue now rather than at the next tick."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        await self._guard(self.recover())
+        while True:
+            delay = self.schedule.max_interval
+            try:
+                delay = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop itself must never die
+                log.exception("poller cycle failed")
+            self._beat()
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, delay))
+            except asyncio.TimeoutError:
+                pass
+
+    async def _guard(self, coro) -> None:
+        try:
+            await coro
+        except Exception:
+            log.exception("poller recovery failed")
+
+    def _beat(self) -> None:
+        if self.heartbeat_path is not None:
+            try:
+                self.heartbeat_path.parent.mkdir(parents=True, exist_ok=True)
+                self.heartbeat_path.write_text(f"{self.clock():.0f}\n")
+            except OSError:
+                log.warning("could not write the heartbeat file %s", self.heartbeat_path)
+
+    # One cycle ------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """After a restart: jobs reserved but never accepted by the API are refunded."""
+        cutoff = self.clock() - STALE_REQUEST_SECONDS
+        for generation in await self.store.stale_requested(older_than=cutoff):
+            try:
+                if await self.store.reject(generation.id, "The bot restarted before this clip reached the video service."):
+                    log.warning("generation %s never reached the API; refunded", generation.id)
+                    refreshed = await self.store.get(generation.id)
+                    if refreshed is not None:
+                        await self.publisher.show_abandoned(refreshed)
+            except Exception:
+                log.exception("could not recover generation %s", generation.id)
+
+    async def run_once(self) -> float:
+        """Poll what is due, publish what is finished; return seconds until the next look."""
+        now = self.clock()
+        if now >= self._api_backoff_until:
+            await self._poll(now)
+        await self._publish_finished()
+        wait = self.schedule.next_due(self.clock())
+        if now < self._api_backoff_until:
+            wait = min(wait if wait is not None else self.schedule.max_interval, self._api_backoff_until - now)
+        if wait is None:
+            return self.schedule.max_interval
+        return wait
+
+    async def _poll(self, now: float) -> None:
+        pending = await self.store.jobs_to_poll()
+        self.schedule.keep_only({g.id for g in pending})
+        due = [g for g in pending if self.schedule.is_due(g.id, now)]
+        if not due:
+            return
+        for generation in due:
+            if now - (generation.submitted_at or generation.requested_at) > self.job_timeout:
+                await self._finish_job(generation, None, reason="The video service took too long; the clip was given up.")
+        due = [g for g in due if now - (g.submitted_at or g.requested_at) <= self.job_timeout]
+        if not due:
+            return
+        try:
+            jobs = await self._fetch(pending if self.api.capabilities.batch_fetch else due)
+        except VideoAPIError as error:
+            self._api_trouble(error)
+            return
+        self._api_failures = 0
+        now = self.clock()
+        for generation in due if not self.api.capabilities.batch_fetch else pending:
+            try:
+                await self._handle(generation, jobs.get(generation.api_id or ""), now)
+            except Exception:
+                log.exception("generation %s: handling the API's answer failed", generation.id)
+                self.schedule.checked(generation.id, generation.submitted_at or now, now)
+
+    async def _fetch(self, generations: list[Generation]) -> dict[str, VideoJob]:
+        ids = [g.api_id for g in generations if g.api_id]
+        if self.api.capabilities.batch_fetch:
+            self.fetch_requests += -(-len(ids) // 50)
+            return await self.api.fetch_many(ids)
+        self.fetch_requests += len(ids)
+        return await self.api.fetch_many(ids)
+
+    def _api_trouble(self, error: VideoAPIError) -> None:
+        self._api_failures += 1
+        if isinstance(error, RateLimitError) and error.retry_after:
+            delay = error.retry_after
+        elif isinstance(error, (AuthenticationError, InsufficientCreditsError)):
+            delay = 60.0
+            log.error("video API refuses the bot's key (%s): moderators must check the API key and credits",
+                      type(error).__name__)
+        else:
+            delay = min(API_BACKOFF_MAX, API_BACKOFF_BASE * 2 ** (self._api_failures - 1))
+        delay *= random.uniform(1.0, 1.2)
+        self._api_backoff_until = self.clock() + delay
+        log.warning("video API trouble while polling (%s); next try in %.1fs", type(error).__name__, delay)
+
+    async def _handle(self, generation: Generation, job: VideoJob | None, now: float) -> None:
+        started = generation.submitted_at or generation.requested_at
+        if job is None:
+            misses = self._not_found.get(generation.id, 0) + 1
+            self._not_found[generation.id] = misses
+            if misses >= MAX_NOT_FOUND:
+                await self._finish_job(generation, None, reason="The video service lost track of this clip.")
+            else:
+                self.schedule.checked(generation.id, started, now)
+            return
+        self._not_found.pop(generation.id, None)
+        if job.status.finished:
+            self.schedule.learn(now - started)
+            await self._finish_job(generation, job)
+            return
+        if job.status is JobStatus.RUNNING and generation.status != "running":
+            await self.store.mark_running(generation.id)
+        self.schedule.checked(generation.id, started, now)
+        try:
+            await self.publisher.show_progress(generation, job)
+        except Exception:
+            log.exception("generation %s: progress update failed", generation.id)
+
+    async def _finish_job(self, generation: Generation, job: VideoJob | None, reason: str | None = None) -> None:
+        """Record the outcome (charge or refund, idempotent in the store); posting follows."""
+        self.schedule.forget(generation.id)
+        self._not_found.pop(generation.id, None)
+        if job is not None and job.status is JobStatus.COMPLETED and job.video_url:
+            await self.store.complete(generation.id, job.video_url, job.credits_used)
+            log.info("generation %s completed (guild %s, user %s)", generation.id, generation.guild_id, generation.user_id)
+        else:
+            if job is not None and job.status is JobStatus.COMPLETED:
+                reason = "The video service finished without a video."
+            reason = reason or (job.failure_reason if job else None) or "The video service could not make this clip."
+            await self.store.fail(generation.id, reason)
+            log.info("generation %s failed: %s", generation.id, reason)
+
+    async def _publish_finished(self) -> None:
+        now = self.clock()
+        for generation in await self.store.jobs_to_post():
+            retry_at, _ = self._publish_retry_at.get(generation.id, (0.0, 0.0))
+            if retry_at > now or generation.id in self._publishing:
+                continue
+            self._publishing.add(generation.id)
+            try:
+                await self.publisher.publish(generation)
+                self._publish_retry_at.pop(generation.id, None)
+            except Exception:
+                _, last = self._publish_retry_at.get(generation.id, (0.0, 0.0))
+                delay = min(PUBLISH_RETRY_MAX, max(PUBLISH_RETRY_BASE, last * 2))
+                self._publish_retry_at[generation.id] = (now + delay, delay)
+                log.exception("generation %s: posting failed; retrying in %.0fs", generation.id, delay)
+            finally:
+                self._publishing.discard(generation.id)

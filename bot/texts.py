@@ -1,0 +1,237 @@
+"""Every sentence and embed the bot shows, as pure functions of the stored rows.
+
+Text a member typed (prompts) only ever goes into embeds, escaped and cut short, so it
+can neither ping anyone nor break the layout.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import discord
+
+from storage import (
+    AuditEntry,
+    Generation,
+    GuildSettings,
+    HistoryEntry,
+    MemberBudget,
+    Period,
+    RefusalReason,
+    ReserveRefused,
+    Spender,
+)
+from storage.clock import period_bounds
+
+PROMPT_SHOWN_CHARS = 900
+COLOUR_RUNNING = discord.Colour.blurple()
+COLOUR_DONE = discord.Colour.green()
+COLOUR_FAILED = discord.Colour.red()
+
+KIND_LABELS = {
+    "dream": "Dream",
+    "extend_forward": "Extended forward",
+    "extend_backward": "Extended backward",
+    "reroll": "Re-roll",
+    "image_to_video": "Image to video",
+}
+STATE_LABELS = {
+    "requested": "⏳ sending to the video service",
+    "submitted": "⏳ queued",
+    "queued": "⏳ queued",
+    "running": "🌙 dreaming",
+    "completed": "✅ done",
+    "failed": "❌ failed",
+}
+
+
+def tokens(amount: int, cost: int) -> str:
+    """`1,000,000 tokens (2 clips)`: both units, with thousands separators."""
+    clips = amount / cost if cost else 0
+    clip_text = f"{clips:,.0f}" if clips == int(clips) else f"{clips:,.1f}"
+    return f"{amount:,} tokens ({clip_text} clip{'' if clip_text == '1' else 's'})"
+
+
+def shown_prompt(prompt: str, limit: int = PROMPT_SHOWN_CHARS) -> str:
+    """A prompt made safe for an embed: markdown escaped, cut at a sane length."""
+    text = prompt if len(prompt) <= limit else prompt[: limit - 1] + "…"
+    return discord.utils.escape_markdown(text)
+
+
+def elapsed(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def options_line(generation: Generation) -> str:
+    parts = [generation.model or "default model"]
+    options: dict[str, Any] = generation.options or {}
+    for key in ("aspect_ratio", "resolution"):
+        if options.get(key):
+            parts.append(str(options[key]))
+    if options.get("duration"):
+        parts.append(f"{options['duration']}s")
+    if options.get("loop"):
+        parts.append("loop")
+    if options.get("start_image_url"):
+        parts.append("start image")
+    if options.get("end_image_url"):
+        parts.append("end image")
+    return " · ".join(parts)
+
+
+def footer(generation: Generation) -> str:
+    # The marker lets a restarted bot find a result it posted but did not get to record.
+    return f"dreambot clip #{generation.id}"
+
+
+def status_footer(generation: Generation) -> str:
+    return f"dreambot clip #{generation.id} · status"
+
+
+def _embed(generation: Generation, colour: discord.Colour, status: bool = False) -> discord.Embed:
+    embed = discord.Embed(description=shown_prompt(generation.prompt), colour=colour)
+    embed.add_field(name="Options", value=options_line(generation), inline=False)
+    if generation.parent_id:
+        embed.add_field(name=KIND_LABELS.get(generation.kind, generation.kind), value=f"from clip #{generation.parent_id}")
+    embed.set_footer(text=status_footer(generation) if status else footer(generation))
+    return embed
+
+
+def status_message(generation: Generation, state: str, now: float | None = None) -> tuple[str, discord.Embed]:
+    """The public message shown while a clip is being made."""
+    now = time.time() if now is None else now
+    label = STATE_LABELS.get(state, state)
+    started = generation.submitted_at or generation.requested_at
+    content = f"🎬 <@{generation.user_id}> asked for clip #{generation.id}: {label}"
+    if state in ("submitted", "queued", "running") and started:
+        content += f" ({elapsed(now - started)} elapsed)"
+    return content, _embed(generation, COLOUR_RUNNING, status=True)
+
+
+def finished_status(generation: Generation) -> tuple[str, discord.Embed]:
+    label = STATE_LABELS["completed" if generation.status == "completed" else "failed"]
+    colour = COLOUR_DONE if generation.status == "completed" else COLOUR_FAILED
+    return f"🎬 <@{generation.user_id}> asked for clip #{generation.id}: {label}", _embed(generation, colour, status=True)
+
+
+def result_message(generation: Generation, cost: int) -> tuple[str, discord.Embed]:
+    """The post of a finished clip: the link first, so Discord shows its player."""
+    if generation.status == "completed":
+        charged = generation.tokens_charged or generation.tokens_reserved
+        content = f"{generation.video_url}\n✅ Clip #{generation.id} for <@{generation.user_id}> is ready."
+        embed = _embed(generation, COLOUR_DONE)
+        embed.add_field(name="Cost", value=tokens(charged, cost))
+        return content, embed
+    content = f"❌ Clip #{generation.id} for <@{generation.user_id}> could not be made."
+    embed = _embed(generation, COLOUR_FAILED)
+    reason = discord.utils.escape_markdown((generation.failure_reason or "unknown reason")[:500])
+    embed.add_field(name="Why", value=reason, inline=False)
+    embed.add_field(name="Cost", value=f"nothing: {tokens(generation.tokens_reserved, cost)} refunded")
+    return content, embed
+
+
+def abandoned_message(generation: Generation, cost: int) -> str:
+    return (f"❌ Clip #{generation.id} for <@{generation.user_id}> was not made: the bot restarted before it reached "
+            f"the video service. {tokens(generation.tokens_reserved, cost)} refunded.")
+
+
+def accepted_text(generation: Generation, cost: int) -> str:
+    return (f"Clip #{generation.id} is on its way: {tokens(generation.tokens_reserved, cost)} reserved. "
+            f"I'll post it in this channel when it is ready; failed clips are refunded.")
+
+
+# Budgets, refusals and moderators' reports ------------------------------------------------
+
+def when(seconds: float | None) -> str:
+    """`in 3 h 20 min`, for the time until a cooldown or period ends."""
+    if seconds is None:
+        return "never (lifetime cap)"
+    seconds = int(max(0, seconds))
+    if seconds < 60:
+        return f"in {seconds} s"
+    hours, minutes = divmod(seconds // 60, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes and not days else ""]
+    return "in " + " ".join(p for p in parts if p)
+
+
+def refusal(error: ReserveRefused, cost: int) -> str:
+    """Why a request was refused, with the numbers the member needs. Nothing was charged."""
+    reason = RefusalReason(error.reason)
+    if reason is RefusalReason.BLOCKED:
+        return "You can't make clips in this server right now. Please ask a moderator if you think this is a mistake."
+    if reason is RefusalReason.OVER_CAP:
+        remaining = error.remaining or 0
+        return (f"That would go over your {error.period} cap of {tokens(error.cap or 0, cost)}: you have spent "
+                f"{tokens(error.spent, cost)} and have {tokens(remaining, cost)} left, and a clip costs "
+                f"{tokens(error.cost, cost)}. Your budget resets {when(error.retry_after_seconds)}. Nothing was charged.")
+    if reason is RefusalReason.MEMBER_RUNNING_LIMIT:
+        return (f"You already have {error.running} clip(s) in progress (the limit is {error.limit}). "
+                "Please wait for one to finish. Nothing was charged.")
+    if reason is RefusalReason.GUILD_RUNNING_LIMIT:
+        return (f"This server already has {error.running} clip(s) in progress (the limit is {error.limit}). "
+                "Please try again in a little while. Nothing was charged.")
+    return f"Please wait a moment between requests: you can ask again {when(error.retry_after_seconds)}. Nothing was charged."
+
+
+def budget_text(budget: MemberBudget, cost: int) -> str:
+    if budget.cap is None:
+        cap_line = f"No cap. Spent this {budget.period}: {tokens(budget.spent, cost)}."
+    else:
+        period = "in total" if budget.period == "lifetime" else f"this {budget.period}"
+        cap_line = (f"Spent {period}: {tokens(budget.spent, cost)} of {tokens(budget.cap, cost)} "
+                    f"({'own cap' if budget.cap_is_override else 'server default'}); "
+                    f"left: {tokens(budget.remaining or 0, cost)}.")
+        if budget.period_resets_at is not None:
+            cap_line += f" Resets {when(budget.period_resets_at - budget.checked_at)}."
+    lines = [cap_line, f"In progress: {budget.running} of {budget.running_limit} at once."]
+    if budget.blocked:
+        lines.append("Blocked from making clips.")
+    return "\n".join(lines)
+
+
+def limits_text(settings: GuildSettings) -> str:
+    guild_limit = settings.guild_running_limit if settings.guild_running_limit is not None else "no limit"
+    return (f"Clips running at once: {settings.member_running_limit} per member, {guild_limit} for the server. "
+            f"Cooldown between requests: {settings.cooldown_seconds} s.")
+
+
+def period_start(period: str, now: float) -> float | None:
+    start, _ = period_bounds(Period(period), now)
+    return start
+
+
+def spenders_text(spenders: Sequence[Spender], cost: int) -> str:
+    if not spenders:
+        return "Nobody has spent anything."
+    return "\n".join(
+        f"{rank}. <@{s.user_id}>: {tokens(s.spent, cost)}; {s.clips:,} requested, {s.completed:,} done, "
+        f"{s.failed:,} failed, {s.refunded:,} tokens refunded"
+        for rank, s in enumerate(spenders, 1)
+    )
+
+
+def history_text(entries: Sequence[HistoryEntry], cost: int) -> str:
+    if not entries:
+        return "No clips yet."
+    lines = []
+    for entry in entries:
+        g = entry.generation
+        lines.append(f"#{g.id} {STATE_LABELS.get(g.status, g.status)} · {tokens(entry.spent, cost)}"
+                     f"{f' ({entry.refunded:,} refunded)' if entry.refunded else ''} · {shown_prompt(g.prompt, 50)}")
+    return "\n".join(lines)
+
+
+def audit_text(entries: Sequence[AuditEntry], cost: int) -> str:
+    if not entries:
+        return "No moderator changes yet."
+    lines = []
+    for entry in entries:
+        target = f" <@{entry.target_user_id}>" if entry.target_user_id else ""
+        details = ", ".join(f"{k}={v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{k}={v}"
+                            for k, v in entry.details.items())
+        lines.append(f"<t:{int(entry.created_at)}:f> <@{entry.actor_id}> {entry.action}{target}"
+                     f"{f' ({details})' if details else ''}")
+    return "\n".join(lines)[:1900]

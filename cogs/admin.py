@@ -1,0 +1,201 @@
+"""/dreamadmin: caps, limits, blocks, channels, reports and the audit log, per guild.
+
+Discord hides the group from members without Manage Server (`default_permissions`), and
+`interaction_check` checks again, because server admins can change command permissions.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import texts
+from bot.services.charts import daily_spend_chart
+
+if TYPE_CHECKING:
+    from bot.client import DreamBot
+
+log = logging.getLogger(__name__)
+
+Period = Literal["day", "week", "month", "lifetime"]
+Unit = Literal["clips", "tokens"]
+REPORT_ROWS = 10
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class AdminCog(commands.GroupCog, group_name="dreamadmin", group_description="Moderate dreambot in this server"):
+    cap = app_commands.Group(name="cap", description="Spending caps")
+    channels = app_commands.Group(name="channels", description="Where clips may be made")
+
+    def __init__(self, bot: DreamBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @property
+    def cost(self) -> int:
+        return self.bot.settings.generation_cost_tokens
+
+    def _tokens(self, amount: int, unit: Unit) -> int:
+        return amount * self.cost if unit == "clips" else amount
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        if interaction.guild_id is None:
+            await interaction.response.send_message("These commands work in a server.", ephemeral=True)
+            return False
+        if await self.bot.is_moderator(interaction.user):
+            return True
+        await interaction.response.send_message(
+            "Only moderators (Manage Server, or the dreambot moderator role) can use this.", ephemeral=True)
+        log.info("refused /dreamadmin to non-moderator %s in guild %s", interaction.user.id, interaction.guild_id)
+        return False
+
+    async def _done(self, interaction: discord.Interaction, text: str) -> None:
+        await interaction.response.send_message(text, ephemeral=True)
+
+    # Caps ---------------------------------------------------------------------
+
+    @cap.command(name="set", description="Set the server's default cap, or one member's own cap")
+    @app_commands.describe(amount="How much may be spent per period", unit="clips or tokens",
+                           period="The period the cap resets on (UTC)", member="Only this member (else the default)")
+    async def cap_set(self, interaction: discord.Interaction, amount: app_commands.Range[int, 0, 10**12],
+                      unit: Unit = "clips", period: Period = "month", member: discord.Member | None = None) -> None:
+        guild_id, tokens = interaction.guild_id, self._tokens(amount, unit)
+        assert guild_id is not None
+        if member is None:
+            await self.bot.store.set_guild_cap(guild_id, tokens, period, actor_id=interaction.user.id)
+            who = "Default cap for everyone"
+        else:
+            await self.bot.store.set_member_cap(guild_id, member.id, tokens, period, actor_id=interaction.user.id)
+            who = f"Cap for {member.mention}"
+        await self._done(interaction, f"{who}: {texts.tokens(tokens, self.cost)} per {period}. "
+                                      "It applies to new requests at once; running clips finish.")
+
+    @cap.command(name="clear", description="Remove a member's own cap (or the server default)")
+    async def cap_clear(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
+        assert interaction.guild_id is not None
+        if member is None:
+            await self.bot.store.set_guild_cap(interaction.guild_id, None, "month", actor_id=interaction.user.id)
+            await self._done(interaction, "The server has no default cap now: spending is unlimited unless a member has their own cap.")
+        else:
+            await self.bot.store.clear_member_cap(interaction.guild_id, member.id, actor_id=interaction.user.id)
+            await self._done(interaction, f"{member.mention} now follows the server's default cap.")
+
+    @cap.command(name="show", description="A member's cap, spend this period, remaining budget and running clips")
+    async def cap_show(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        assert interaction.guild_id is not None
+        budget = await self.bot.store.member_budget(interaction.guild_id, member.id, self.cost)
+        await self._done(interaction, f"**{member.display_name}**\n{texts.budget_text(budget, self.cost)}")
+
+    # Limits and blocks ---------------------------------------------------------------
+
+    @app_commands.command(name="limits", description="Clips running at once per member and per server, and a cooldown")
+    @app_commands.describe(per_member="Clips one member may have running at once",
+                           per_server="Clips the whole server may have running at once (0 = no limit)",
+                           cooldown_seconds="Seconds a member must wait between requests")
+    async def limits(self, interaction: discord.Interaction,
+                     per_member: app_commands.Range[int, 1, 100] | None = None,
+                     per_server: app_commands.Range[int, 0, 10_000] | None = None,
+                     cooldown_seconds: app_commands.Range[int, 0, 86_400] | None = None) -> None:
+        guild_id, actor = interaction.guild_id, interaction.user.id
+        assert guild_id is not None
+        store = self.bot.store
+        if per_member is not None or per_server is not None:
+            current = await store.guild_settings(guild_id)
+            await store.set_guild_running_limits(
+                guild_id,
+                member_limit=per_member if per_member is not None else current.member_running_limit,
+                guild_limit=(per_server or None) if per_server is not None else current.guild_running_limit,
+                actor_id=actor,
+            )
+        if cooldown_seconds is not None:
+            await store.set_cooldown(guild_id, cooldown_seconds, actor_id=actor)
+        settings = await store.guild_settings(guild_id)
+        await self._done(interaction, texts.limits_text(settings))
+
+    @app_commands.command(name="block", description="Stop a member from making clips (their running clips finish)")
+    async def block(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        assert interaction.guild_id is not None
+        await self.bot.store.set_blocked(interaction.guild_id, member.id, True, actor_id=interaction.user.id)
+        await self._done(interaction, f"{member.mention} is blocked from making clips. Their running clips will finish.")
+
+    @app_commands.command(name="unblock", description="Let a blocked member make clips again")
+    async def unblock(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        assert interaction.guild_id is not None
+        await self.bot.store.set_blocked(interaction.guild_id, member.id, False, actor_id=interaction.user.id)
+        await self._done(interaction, f"{member.mention} may make clips again.")
+
+    @app_commands.command(name="role", description="Name a role whose members may use these commands (none to clear)")
+    async def role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
+        assert interaction.guild_id is not None
+        await self.bot.store.set_moderator_role(interaction.guild_id, role.id if role else None, actor_id=interaction.user.id)
+        await self._done(interaction, f"Moderator role: {role.mention}." if role else "No moderator role: Manage Server only.")
+
+    # Channels -----------------------------------------------------------------------
+
+    @channels.command(name="allow", description="Allow clips in this channel (once any is allowed, only those are)")
+    async def channels_allow(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        assert interaction.guild_id is not None
+        await self.bot.store.allow_channel(interaction.guild_id, channel.id, actor_id=interaction.user.id)
+        await self._done(interaction, await self._channels_text(interaction.guild_id))
+
+    @channels.command(name="remove", description="Stop allowing clips in this channel")
+    async def channels_remove(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        assert interaction.guild_id is not None
+        await self.bot.store.disallow_channel(interaction.guild_id, channel.id, actor_id=interaction.user.id)
+        await self._done(interaction, await self._channels_text(interaction.guild_id))
+
+    @channels.command(name="everywhere", description="Allow clips in every channel again")
+    async def channels_everywhere(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        await self.bot.store.set_allowed_channels(interaction.guild_id, [], actor_id=interaction.user.id)
+        await self._done(interaction, await self._channels_text(interaction.guild_id))
+
+    async def _channels_text(self, guild_id: int) -> str:
+        settings = await self.bot.store.guild_settings(guild_id)
+        allowed = sorted(settings.allowed_channel_ids)
+        if not allowed:
+            return "Clips may be made in every channel."
+        return "Clips may be made only in: " + ", ".join(f"<#{c}>" for c in allowed)
+
+    # Reports --------------------------------------------------------------------------
+
+    @app_commands.command(name="report", description="Top spenders this period and in total, with a 30-day chart")
+    async def report(self, interaction: discord.Interaction, period: Period = "month") -> None:
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        store = self.bot.store
+        since = texts.period_start(period, time.time())
+        this_period = await store.top_spenders(guild_id, since=since, limit=REPORT_ROWS)
+        total = await store.top_spenders(guild_id, since=None, limit=REPORT_ROWS)
+        embed = discord.Embed(title="dreambot spending", colour=discord.Colour.gold())
+        embed.add_field(name=f"This {period}" if period != "lifetime" else "Lifetime",
+                        value=texts.spenders_text(this_period, self.cost), inline=False)
+        embed.add_field(name="All time", value=texts.spenders_text(total, self.cost), inline=False)
+        days = await store.daily_spend(guild_id, days=30, now=time.time())
+        png = daily_spend_chart(days, self.cost)
+        embed.set_image(url="attachment://spend.png")
+        await interaction.followup.send(embed=embed, file=discord.File(io.BytesIO(png), "spend.png"), ephemeral=True)
+
+    @app_commands.command(name="history", description="A member's recent clips and what each cost")
+    async def history(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        assert interaction.guild_id is not None
+        rows = await self.bot.store.member_history(interaction.guild_id, member.id, limit=15)
+        await self._done(interaction, f"**{member.display_name}**\n" + texts.history_text(rows, self.cost))
+
+    @app_commands.command(name="audit", description="Recent moderator changes in this server")
+    async def audit(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 50] = 20) -> None:
+        assert interaction.guild_id is not None
+        rows = await self.bot.store.audit_log(interaction.guild_id, limit=limit)
+        await self._done(interaction, texts.audit_text(rows, self.cost))
+
+
+async def setup(bot: DreamBot) -> None:
+    await bot.add_cog(AdminCog(bot))

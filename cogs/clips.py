@@ -1,0 +1,230 @@
+"""The poller's Discord end: status messages, progress edits, and the post of each finished clip.
+
+Posting is exactly-once across restarts: the store records the post; before a retry we
+look for a post we made but did not record (the footer marker), and Discord's enforced
+nonce drops a duplicate sent within a few minutes. Results go out with `channel.send`,
+never an interaction followup (those die after 15 minutes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import discord
+from discord.ext import commands
+
+from bot import texts
+from bot.api import JobStatus, VideoJob
+from bot.services.poller import Poller
+from cogs.views import clip_view
+from storage import Generation
+
+if TYPE_CHECKING:
+    from bot.client import DreamBot
+
+log = logging.getLogger(__name__)
+
+# A running clip's status message is edited at most this often (Discord allows ~5 edits / 5 s per channel).
+PROGRESS_EDIT_SECONDS = 15.0
+# All status edits together, per second, so 1,000 running clips never flood the API.
+EDITS_PER_SECOND = 4.0
+# Messages to look back through for a post we made but did not record.
+HISTORY_LOOKBACK = 50
+
+
+class StatusEditor:
+    """Coalesces status edits (latest wins) and sends them at a steady, bounded pace."""
+
+    def __init__(self, bot: DreamBot) -> None:
+        self.bot = bot
+        self._pending: dict[int, tuple[Generation, str]] = {}
+        self._last: dict[int, tuple[str, float]] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="dreambot-status-editor")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    def offer(self, generation: Generation, state: str, now: float) -> None:
+        """Queue an edit if the state changed or the elapsed time is worth refreshing."""
+        last_state, last_at = self._last.get(generation.id, ("", 0.0))
+        if state == last_state and now - last_at < PROGRESS_EDIT_SECONDS:
+            return
+        self._last[generation.id] = (state, now)
+        self._pending[generation.id] = (generation, state)
+        self._wake.set()
+
+    def forget(self, generation_id: int) -> None:
+        self._pending.pop(generation_id, None)
+        self._last.pop(generation_id, None)
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                generation_id = next(iter(self._pending))
+                generation, state = self._pending.pop(generation_id)
+                try:
+                    await self._edit(generation, state)
+                except Exception:
+                    log.warning("status edit of clip %s failed", generation_id, exc_info=True)
+                await asyncio.sleep(1 / EDITS_PER_SECOND)
+
+    async def _edit(self, generation: Generation, state: str) -> None:
+        if not generation.status_message_id:
+            return
+        channel = self.bot.get_partial_messageable(generation.channel_id)
+        content, embed = texts.status_message(generation, state)
+        await channel.get_partial_message(generation.status_message_id).edit(content=content, embed=embed)
+
+
+class ClipsCog(commands.Cog):
+    def __init__(self, bot: DreamBot) -> None:
+        self.bot = bot
+        self.editor = StatusEditor(bot)
+        self.poller = Poller(
+            bot.store, bot.api, self,
+            schedule=bot.poll_schedule(),
+            job_timeout=bot.settings.job_timeout_minutes * 60,
+            heartbeat_path=bot.settings.heartbeat_path,
+        )
+        self._starter: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self.bot.dreams.on_submitted = self.poller.wake
+        self.editor.start()
+        # Posting needs the channel cache, so the loop waits for the gateway to be ready.
+        self._starter = asyncio.create_task(self._start_when_ready())
+
+    async def _start_when_ready(self) -> None:
+        await self.bot.wait_until_ready()
+        self.poller.start()
+
+    async def cog_unload(self) -> None:
+        if self._starter:
+            self._starter.cancel()
+        await self.poller.stop()
+        await self.editor.stop()
+
+    # Status messages -----------------------------------------------------------------
+
+    async def post_status(self, generation: Generation, channel: discord.abc.Messageable,
+                          reference: discord.Message | None = None) -> None:
+        """The public message that follows a clip from request to result."""
+        content, embed = texts.status_message(generation, generation.status)
+        try:
+            message = await channel.send(content, embed=embed, reference=reference, mention_author=False)
+        except discord.HTTPException:
+            log.warning("could not post the status message of clip %s (channel %s)", generation.id,
+                        generation.channel_id, exc_info=True)
+            return
+        await self.bot.store.set_status_message(generation.id, message.channel.id, message.id)
+
+    # Publisher (called by the poller) ------------------------------------------------
+
+    async def show_progress(self, generation: Generation, job: VideoJob) -> None:
+        state = "running" if job.status is JobStatus.RUNNING else "queued"
+        self.editor.offer(generation, state, time.time())
+
+    async def show_abandoned(self, generation: Generation) -> None:
+        if not generation.status_message_id:
+            return
+        text = texts.abandoned_message(generation, self.bot.settings.generation_cost_tokens)
+        try:
+            await self.bot.get_partial_messageable(generation.channel_id).get_partial_message(
+                generation.status_message_id).edit(content=text, embed=None)
+        except discord.HTTPException:
+            log.warning("could not update the status of abandoned clip %s", generation.id)
+
+    async def publish(self, generation: Generation) -> None:
+        """Post a finished clip once and record it; raise to have the poller retry later."""
+        self.editor.forget(generation.id)
+        if generation.post_attempts > 0:
+            found = await self._find_earlier_post(generation)
+            if found is not None:
+                await self.bot.store.mark_posted(generation.id, found.channel.id, found.id)
+                return
+        await self.bot.store.bump_post_attempts(generation.id)
+        message = await self._post_in_channel(generation) or await self._post_by_dm(generation)
+        if message is None:
+            log.error("clip %s could not be delivered anywhere (user %s)", generation.id, generation.user_id)
+            await self.bot.store.mark_posted(generation.id, None, None)
+            return
+        await self.bot.store.mark_posted(generation.id, message.channel.id, message.id)
+        log.info("clip %s posted (guild %s, user %s, message %s)", generation.id, generation.guild_id,
+                 generation.user_id, message.id)
+        await self._finish_status(generation)
+
+    def _result(self, generation: Generation) -> dict:
+        content, embed = texts.result_message(generation, self.bot.settings.generation_cost_tokens)
+        kwargs: dict = {"content": content, "embed": embed,
+                        # Only the member who asked is pinged, whatever the prompt contains.
+                        "allowed_mentions": discord.AllowedMentions(everyone=False, roles=False,
+                                                                    users=[discord.Object(generation.user_id)])}
+        if generation.status == "completed":
+            kwargs["view"] = clip_view(generation.id, backward=self.bot.api.capabilities.backward_extend)
+        return kwargs
+
+    async def _post_in_channel(self, generation: Generation) -> discord.Message | None:
+        channel = self.bot.get_partial_messageable(generation.channel_id, guild_id=generation.guild_id)
+        reference = None
+        if generation.status_message_id:
+            reference = discord.MessageReference(message_id=generation.status_message_id,
+                                                 channel_id=generation.channel_id, fail_if_not_exists=False)
+        try:
+            return await channel.send(**self._result(generation), reference=reference,
+                                      nonce=f"dreambot-{generation.id}")
+        except (discord.NotFound, discord.Forbidden):
+            log.warning("channel %s of clip %s is gone or closed to the bot; trying a DM", generation.channel_id,
+                        generation.id)
+            return None
+
+    async def _post_by_dm(self, generation: Generation) -> discord.Message | None:
+        try:
+            user = self.bot.get_user(generation.user_id) or await self.bot.fetch_user(generation.user_id)
+            kwargs = self._result(generation)
+            kwargs["content"] = "The channel of this clip is gone, so here it is.\n" + kwargs["content"]
+            return await user.send(**kwargs)
+        except (discord.NotFound, discord.Forbidden):
+            return None
+
+    async def _find_earlier_post(self, generation: Generation) -> discord.Message | None:
+        """A post we sent before a crash but did not record, found by its footer marker."""
+        channel = self.bot.get_partial_messageable(generation.channel_id, guild_id=generation.guild_id)
+        after = discord.Object(generation.status_message_id) if generation.status_message_id else None
+        marker = texts.footer(generation)
+        try:
+            async for message in channel.history(limit=HISTORY_LOOKBACK, after=after):
+                mine = self.bot.user is not None and message.author.id == self.bot.user.id
+                if mine and any(e.footer and e.footer.text == marker for e in message.embeds):
+                    return message
+        except discord.HTTPException:
+            return None
+        return None
+
+    async def _finish_status(self, generation: Generation) -> None:
+        refreshed = await self.bot.store.get(generation.id)
+        if refreshed is None or not refreshed.status_message_id:
+            return
+        content, embed = texts.finished_status(refreshed)
+        try:
+            await self.bot.get_partial_messageable(refreshed.channel_id).get_partial_message(
+                refreshed.status_message_id).edit(content=content, embed=embed)
+        except discord.HTTPException:
+            pass  # the status message is a courtesy; the result is already posted
+
+
+async def setup(bot: DreamBot) -> None:
+    await bot.add_cog(ClipsCog(bot))

@@ -1,0 +1,237 @@
+"""What members touch: /dream, /extend, the "Extend this clip" menu, replies and buttons.
+
+The cog stays thin: it reads the interaction, answers inside Discord's 3-second window
+(an ephemeral defer), and hands the work to `DreamService`. Every refusal is ephemeral
+and costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import texts
+from bot.api import VideoOptions
+from bot.services.dreams import Kind, Requester, ServiceUnavailable
+from bot.services.inputs import MAX_PROMPT_CHARS, InputError, check_image, clean_prompt
+from cogs.views import DYNAMIC_ITEMS, PromptModal
+from storage import ReserveRefused
+
+if TYPE_CHECKING:
+    from bot.client import DreamBot
+    from cogs.clips import ClipsCog
+
+log = logging.getLogger(__name__)
+
+AspectChoice = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21"]
+ModelChoice = Literal["ray-2", "ray-flash-2", "ray-1-6"]
+ResolutionChoice = Literal["540p", "720p", "1080p", "4k"]
+Prompt = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
+# A refusal to a plain reply can't be ephemeral; it removes itself after this long instead.
+REPLY_ERROR_SECONDS = 30
+
+
+class DreamCog(commands.Cog):
+    def __init__(self, bot: DreamBot) -> None:
+        self.bot = bot
+        self.extend_menu = app_commands.ContextMenu(name="Extend this clip", callback=self.extend_from_menu)
+        self.extend_menu.error(self._menu_error)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.extend_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.extend_menu.name, type=self.extend_menu.type)
+
+    @property
+    def clips(self) -> ClipsCog:
+        return self.bot.get_cog("ClipsCog")  # type: ignore[return-value]
+
+    # Commands ---------------------------------------------------------------------
+
+    @app_commands.command(name="dream", description="Make a short AI video from a prompt")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        prompt="What should happen in the clip?",
+        aspect_ratio="Shape of the video (default 16:9)",
+        model="ray-2: best quality; ray-flash-2: faster",
+        resolution="Video resolution",
+        duration="Length in seconds",
+        loop="Make the clip loop seamlessly",
+        start_image="An image for the first frame",
+        end_image="An image for the last frame",
+    )
+    async def dream(
+        self,
+        interaction: discord.Interaction,
+        prompt: Prompt,
+        aspect_ratio: AspectChoice | None = None,
+        model: ModelChoice | None = None,
+        resolution: ResolutionChoice | None = None,
+        duration: Literal[5, 9] | None = None,
+        loop: bool | None = None,
+        start_image: discord.Attachment | None = None,
+        end_image: discord.Attachment | None = None,
+    ) -> None:
+        try:
+            for image in (start_image, end_image):
+                if image is not None:
+                    check_image(image.filename, image.content_type, image.size)
+            options = VideoOptions(model=model, aspect_ratio=aspect_ratio, resolution=resolution, duration=duration,
+                                   loop=loop, start_image_url=start_image.url if start_image else None,
+                                   end_image_url=end_image.url if end_image else None)
+        except InputError as error:
+            await self._refuse(interaction, str(error))
+            return
+        kind: Kind = "image_to_video" if start_image or end_image else "dream"
+        await self.request(interaction, prompt, options, kind=kind)
+
+    @app_commands.command(name="extend", description="Continue a finished clip, or lead into it")
+    @app_commands.guild_only()
+    @app_commands.describe(clip="The clip to extend (start typing to pick one)", prompt="What happens in the new part?",
+                           direction="forward: continue after the clip; backward: lead into it")
+    async def extend(self, interaction: discord.Interaction, clip: int, prompt: Prompt,
+                     direction: Literal["forward", "backward"] = "forward") -> None:
+        kind: Kind = "extend_forward" if direction == "forward" else "extend_backward"
+        await self.request(interaction, prompt, VideoOptions(), kind=kind, parent_id=clip)
+
+    @extend.autocomplete("clip")
+    async def clip_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+        """The member's own and this channel's recent finished clips, newest first."""
+        if interaction.guild_id is None:
+            return []
+        mine = await self.bot.store.recent(interaction.guild_id, user_id=interaction.user.id, status="completed", limit=15)
+        here = await self.bot.store.recent(interaction.guild_id, channel_id=interaction.channel_id, status="completed", limit=15)
+        seen: dict[int, object] = {}
+        for generation in [*mine, *here]:
+            seen.setdefault(generation.id, generation)
+        needle = current.strip().lstrip("#").lower()
+        choices = []
+        for generation in seen.values():
+            label = f"#{generation.id} · {generation.prompt}"  # type: ignore[attr-defined]
+            if needle and needle not in label.lower():
+                continue
+            choices.append(app_commands.Choice(name=label[:100], value=generation.id))  # type: ignore[attr-defined]
+        return choices[:25]
+
+    async def extend_from_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        generation = await self.bot.store.by_message(message.id)
+        if generation is None:
+            await self._refuse(interaction, "That message is not one of my clips.")
+            return
+        await self.open_extend_modal(interaction, generation.id, backward=False)
+
+    # Buttons and modals ---------------------------------------------------------------
+
+    async def open_extend_modal(self, interaction: discord.Interaction, generation_id: int, *, backward: bool) -> None:
+        kind: Kind = "extend_backward" if backward else "extend_forward"
+        title = f"Lead into clip #{generation_id}" if backward else f"Extend clip #{generation_id}"
+
+        async def on_prompt(modal_interaction: discord.Interaction, prompt: str) -> None:
+            await self.request(modal_interaction, prompt, VideoOptions(), kind=kind, parent_id=generation_id)
+
+        await interaction.response.send_modal(PromptModal(title[:45], on_prompt))
+
+    async def reroll(self, interaction: discord.Interaction, generation_id: int) -> None:
+        source = await self.bot.store.get(generation_id)
+        if source is None or source.guild_id != interaction.guild_id:
+            await self._refuse(interaction, f"I can't find clip #{generation_id} in this server.")
+            return
+        options = await self.bot.dreams.reroll_options(source)
+        await self.request(interaction, source.prompt, options, kind="reroll", parent_id=None, source=source)
+
+    # Replies ---------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A reply to one of the bot's clip posts extends that clip forward with the reply as prompt."""
+        if message.author.bot or message.guild is None or message.reference is None or not message.reference.message_id:
+            return
+        parent = await self.bot.store.by_message(message.reference.message_id)
+        if parent is None or parent.result_message_id != message.reference.message_id:
+            return
+        requester = Requester(message.guild.id, message.channel.id, message.author.id,
+                              await self.bot.is_moderator(message.author))
+        try:
+            checked = await self.bot.dreams.check_parent(requester, parent.id)
+            generation = await self.bot.dreams.start(requester, message.content, VideoOptions(),
+                                                     kind="extend_forward", parent=checked)
+        except Exception as error:  # every refusal gets words, nothing is charged
+            text = self._refusal_text(error, requester)
+            await message.reply(text, delete_after=REPLY_ERROR_SECONDS, mention_author=True,
+                                allowed_mentions=discord.AllowedMentions(users=[message.author]))
+            return
+        await self.clips.post_status(generation, message.channel, reference=message)
+
+    # The common path ---------------------------------------------------------------
+
+    async def request(self, interaction: discord.Interaction, prompt: str, options: VideoOptions, *, kind: Kind,
+                      parent_id: int | None = None, source=None) -> None:
+        """Answer at once, then reserve and submit; tell the member the outcome ephemerally."""
+        requester = await self._requester(interaction)
+        try:
+            clean_prompt(prompt)  # cheap checks first, so a typo gets an instant answer
+            self.bot.dreams.check_options(options)
+        except InputError as error:
+            await self._refuse(interaction, str(error))
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            parent = source
+            if parent_id is not None:
+                parent = await self.bot.dreams.check_parent(requester, parent_id, backward=kind == "extend_backward")
+            generation = await self.bot.dreams.start(requester, prompt, options, kind=kind, parent=parent)
+        except (InputError, ReserveRefused, ServiceUnavailable) as error:
+            await interaction.followup.send(self._refusal_text(error, requester), ephemeral=True)
+            return
+        text = texts.accepted_text(generation, self.bot.settings.generation_cost_tokens)
+        if kind == "reroll":
+            text = f"Re-rolling clip #{parent.id}: this is a new clip and is charged again. " + text  # type: ignore[union-attr]
+        await interaction.followup.send(text, ephemeral=True)
+        if interaction.channel is not None:
+            await self.clips.post_status(generation, interaction.channel)
+
+    async def _requester(self, interaction: discord.Interaction) -> Requester:
+        return Requester(interaction.guild_id, interaction.channel_id or 0, interaction.user.id,
+                         await self.bot.is_moderator(interaction.user))
+
+    def _refusal_text(self, error: Exception, requester: Requester) -> str:
+        if isinstance(error, ReserveRefused):
+            return texts.refusal(error, self.bot.settings.generation_cost_tokens)
+        if isinstance(error, ServiceUnavailable):
+            return error.text_for(requester)
+        if isinstance(error, InputError):
+            return str(error)
+        log.error("unexpected error while requesting a clip", exc_info=error)
+        return "Something went wrong on my side. Nothing was charged; please try again."
+
+    async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+
+    async def report_unexpected(self, interaction: discord.Interaction, error: Exception) -> None:
+        log.error("interaction failed (guild %s, user %s)", interaction.guild_id, interaction.user.id, exc_info=error)
+        await self._refuse(interaction, "Something went wrong on my side. Nothing was charged; please try again.")
+
+    async def _menu_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await self.report_unexpected(interaction, error)
+
+    async def cog_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        if isinstance(error, app_commands.TransformerError) or isinstance(error, app_commands.RangeError):
+            await self._refuse(interaction, f"That value doesn't fit: {error}")
+            return
+        if isinstance(error, app_commands.NoPrivateMessage):
+            await self._refuse(interaction, "Clips are made in servers, not in direct messages.")
+            return
+        await self.report_unexpected(interaction, getattr(error, "original", error))
+
+
+async def setup(bot: DreamBot) -> None:
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)
+    await bot.add_cog(DreamCog(bot))
