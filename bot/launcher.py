@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from bot.logging_setup import setup_logging
@@ -24,7 +25,19 @@ async def run(settings: Settings) -> None:
     from bot.client import DreamBot  # imported late so `--help` and setting errors stay fast
 
     async with DreamBot(settings) as bot:
+        # SIGTERM (docker stop, systemd) closes the bot cleanly: the gateway stops taking
+        # commands, the poller finishes its step, the store and API session close.
+        # Pending jobs stay pending in the store and resume at the next start.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda s=sig: _shutdown(bot, s))
         await bot.start(settings.discord_token.get_secret_value())
+    log.info("dreambot stopped")
+
+
+def _shutdown(bot, sig: signal.Signals) -> None:
+    log.info("received %s; shutting down", sig.name)
+    asyncio.get_running_loop().create_task(bot.close())
 
 
 def main(argv: list[str] | None = None) -> None:
