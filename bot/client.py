@@ -83,7 +83,9 @@ class DreamBot(commands.Bot):
         """Manage Server, or the role a guild named for dreambot moderators."""
         if not isinstance(user, discord.Member):
             return False
-        if user.guild_permissions.manage_guild:
+        # The interaction's own permission data is authoritative; the cached roles may be stale.
+        resolved = getattr(user, "resolved_permissions", None)
+        if user.guild_permissions.manage_guild or (resolved is not None and resolved.manage_guild):
             return True
         settings = await self.store.guild_settings(user.guild.id)
         role_id = getattr(settings, "moderator_role_id", None)

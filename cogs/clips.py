@@ -35,6 +35,11 @@ EDITS_PER_SECOND = 4.0
 HISTORY_LOOKBACK = 50
 
 
+def _progress_state(status: str) -> str:
+    """The editor's name for a stored status ("submitted" shows as queued)."""
+    return "running" if status == "running" else "queued"
+
+
 class StatusEditor:
     """Coalesces status edits (latest wins) and sends them at a steady, bounded pace."""
 
@@ -58,12 +63,20 @@ class StatusEditor:
 
     def offer(self, generation: Generation, state: str, now: float) -> None:
         """Queue an edit if the state changed or the elapsed time is worth refreshing."""
+        if not generation.status_message_id:
+            # Not posted yet (the poller can look before the status message exists): recording this
+            # state as shown would hide it until the next 15 s refresh.
+            return
         last_state, last_at = self._last.get(generation.id, ("", 0.0))
         if state == last_state and now - last_at < PROGRESS_EDIT_SECONDS:
             return
         self._last[generation.id] = (state, now)
         self._pending[generation.id] = (generation, state)
         self._wake.set()
+
+    def shown(self, generation_id: int, state: str, now: float) -> None:
+        """A status message was just posted in this state: no edit needed to say it again."""
+        self._last[generation_id] = (state, now)
 
     def forget(self, generation_id: int) -> None:
         self._pending.pop(generation_id, None)
@@ -130,6 +143,7 @@ class ClipsCog(commands.Cog):
             log.warning("could not post the status message of clip %s (channel %s)", generation.id,
                         generation.channel_id, exc_info=True)
             return
+        self.editor.shown(generation.id, _progress_state(generation.status), time.time())
         await self.bot.store.set_status_message(generation.id, message.channel.id, message.id)
 
     # Publisher (called by the poller) ------------------------------------------------
@@ -155,6 +169,8 @@ class ClipsCog(commands.Cog):
             found = await self._find_earlier_post(generation)
             if found is not None:
                 await self.bot.store.mark_posted(generation.id, found.channel.id, found.id)
+                # The crash came before the status message was finished: finish it now, or it says "queued" forever.
+                await self._finish_status(generation)
                 return
         await self.bot.store.bump_post_attempts(generation.id)
         message = await self._post_in_channel(generation) or await self._post_by_dm(generation)
@@ -193,10 +209,11 @@ class ClipsCog(commands.Cog):
 
     async def _post_by_dm(self, generation: Generation) -> discord.Message | None:
         try:
-            user = self.bot.get_user(generation.user_id) or await self.bot.fetch_user(generation.user_id)
+            # Opening the DM needs only the id: no user fetch (members are not cached without that intent).
+            dm = await self.bot.create_dm(discord.Object(generation.user_id))
             kwargs = self._result(generation)
             kwargs["content"] = "The channel of this clip is gone, so here it is.\n" + kwargs["content"]
-            return await user.send(**kwargs)
+            return await dm.send(**kwargs)
         except (discord.NotFound, discord.Forbidden):
             return None
 

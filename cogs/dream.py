@@ -162,8 +162,8 @@ class DreamCog(commands.Cog):
                                                      kind="extend_forward", parent=checked)
         except Exception as error:  # every refusal gets words, nothing is charged
             text = self._refusal_text(error, requester)
-            await message.reply(text, delete_after=REPLY_ERROR_SECONDS, mention_author=True,
-                                allowed_mentions=discord.AllowedMentions(users=[message.author]))
+            # No ping: a mention in a message that deletes itself is a ghost ping. Only result posts ping.
+            await message.reply(text, delete_after=REPLY_ERROR_SECONDS, mention_author=False)
             return
         await self.clips.post_status(generation, message.channel, reference=message)
 
@@ -191,13 +191,20 @@ class DreamCog(commands.Cog):
         text = texts.accepted_text(generation, self.bot.settings.generation_cost_tokens)
         if kind == "reroll":
             text = f"Re-rolling clip #{parent.id}: this is a new clip and is charged again. " + text  # type: ignore[union-attr]
-        await interaction.followup.send(text, ephemeral=True)
+        try:
+            await interaction.followup.send(text, ephemeral=True)
+        except discord.HTTPException:
+            # The clip is reserved and on its way: a lost confirmation must not skip its status message,
+            # nor turn into "something went wrong, nothing was charged", which would be untrue.
+            log.warning("could not confirm clip %s to user %s", generation.id, requester.user_id, exc_info=True)
         if interaction.channel is not None:
             await self.clips.post_status(generation, interaction.channel)
 
     async def _requester(self, interaction: discord.Interaction) -> Requester:
+        # As /dreamadmin decides: the interaction's resolved Manage Server counts even when roles are not cached.
+        moderator = bool(interaction.guild_id and interaction.permissions.manage_guild)
         return Requester(interaction.guild_id, interaction.channel_id or 0, interaction.user.id,
-                         await self.bot.is_moderator(interaction.user))
+                         moderator or await self.bot.is_moderator(interaction.user))
 
     def _refusal_text(self, error: Exception, requester: Requester) -> str:
         if isinstance(error, ReserveRefused):
@@ -223,7 +230,9 @@ class DreamCog(commands.Cog):
         await self.report_unexpected(interaction, error)
 
     async def cog_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        if isinstance(error, app_commands.TransformerError) or isinstance(error, app_commands.RangeError):
+        # app_commands has no RangeError (Discord enforces Range itself); naming it made this handler raise
+        # AttributeError on every other error, so the member was left with "thinking..." forever.
+        if isinstance(error, app_commands.TransformerError):
             await self._refuse(interaction, f"That value doesn't fit: {error}")
             return
         if isinstance(error, app_commands.NoPrivateMessage):

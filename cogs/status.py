@@ -27,7 +27,9 @@ class StatusCog(commands.Cog):
     async def status(self, interaction: discord.Interaction, clip: int | None = None) -> None:
         assert interaction.guild_id is not None
         if clip is not None:
-            await interaction.response.send_message(await self._one(interaction.guild_id, clip), ephemeral=True)
+            # The details quote the prompt, and member text only ever goes into an embed (see bot/texts.py).
+            details = discord.Embed(description=await self._one(interaction.guild_id, clip), colour=discord.Colour.blurple())
+            await interaction.response.send_message(embed=details, ephemeral=True)
             return
         await interaction.response.send_message(embed=await self._overview(interaction), ephemeral=True)
 

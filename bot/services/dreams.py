@@ -81,8 +81,8 @@ class DreamService:
         if parent is None or parent.guild_id != requester.guild_id:
             raise InputError(f"I can't find clip #{parent_id} in this server.")
         if parent.status != "completed" or not parent.api_id:
-            state = {"failed": "failed"}.get(parent.status, "not finished yet")
-            raise InputError(f"Clip #{parent_id} is {state}; only a finished clip can be extended.")
+            state = "failed" if parent.status == "failed" else "is not finished yet"
+            raise InputError(f"Clip #{parent_id} {state}; only a finished clip can be extended.")
         if backward and not self.api.capabilities.backward_extend:
             raise InputError("This bot's video service can only extend clips forward.")
         if parent.dialect and parent.dialect != self.api.dialect.name:
@@ -137,10 +137,26 @@ class DreamService:
         return refreshed
 
     async def _submit(self, prompt: str, options: VideoOptions, kind: Kind, parent: Generation | None):
+        if kind == "reroll" and parent is not None:
+            parent, kind = await self._reroll_target(parent)
         if kind in ("extend_forward", "extend_backward") and parent is not None:
             direction = "forward" if kind == "extend_forward" else "backward"
             return await self.api.extend(parent.api_id or "", prompt, direction, options)
         return await self.api.create(prompt, options)
+
+    async def _reroll_target(self, source: Generation) -> tuple[Generation | None, Kind]:
+        """What a re-roll sends again: a re-rolled extension extends the same clip again
+        (sent as a plain create, it would be an unrelated clip charged as another take)."""
+        while source.kind == "reroll" and source.parent_id:
+            earlier = await self.store.get(source.parent_id)
+            if earlier is None:
+                break
+            source = earlier
+        if source.kind in ("extend_forward", "extend_backward") and source.parent_id:
+            base = await self.store.get(source.parent_id)
+            if base is not None and base.api_id:
+                return base, source.kind
+        return None, "reroll"
 
     async def reroll_options(self, source: Generation) -> VideoOptions:
         """The options a clip was made with, to make it again."""

@@ -1,0 +1,103 @@
+"""/status (a member's clips, budget and queue, or one clip) and /extend's clip autocomplete."""
+
+from __future__ import annotations
+
+from bot.simulator import SimulatorConfig
+from tests.bot_flows import EPHEMERAL, dream, member, wait_posted, wait_result
+from tests.harness import payloads
+from tests.world import API_KEY, TIME_SCALE, world
+
+SLOW = SimulatorConfig(time_scale=TIME_SCALE, api_keys={API_KEY}, seed=1, queue_seconds=100_000)
+
+
+async def finished(w, prompt: str, *, fail: bool = False, **kwargs) -> int:
+    """A clip made and posted (the slow simulator's job is ended by hand)."""
+    clip, _ = await dream(w, prompt, **kwargs)
+    job = w.sim.jobs()[-1]
+    w.sim.finish_now(job.id, failed=fail)
+    await wait_result(w, clip, kwargs.get("channel_id"))
+    await wait_posted(w, clip)
+    return clip
+
+
+async def status_embed(w, options: dict | None = None, **kwargs) -> dict:
+    iid = await w.h.slash("status", options or {}, **kwargs)
+    callback = await w.fake.wait_callback(iid)
+    data = callback.json["data"]
+    assert callback.json["type"] == 4 and data["flags"] & EPHEMERAL, callback.json
+    assert not data.get("content"), data  # everything is in the embed
+    return data["embeds"][0]
+
+
+async def test_status_shows_recent_clips_spend_against_the_cap_and_the_queue(tmp_path):
+    async with world(tmp_path, sim_config=SLOW) as w:
+        me = int(w.h.user["id"])
+        await w.store.set_member_cap(w.h.guild_id, me, 2_000_000, "week", actor_id=42)
+        done = await finished(w, "a red balloon")
+        failed = await finished(w, "a blue balloon FAIL", fail=True)
+        waiting, _ = await dream(w, "a green balloon")
+
+        embed = await status_embed(w)
+        fields = {f["name"]: f["value"] for f in embed["fields"]}
+        budget = fields["Budget"]
+        # Spent = the charged clip + the open reserve; the failed one was refunded.
+        assert "1,000,000 tokens (2 clips)" in budget and "2,000,000 tokens (4 clips)" in budget
+        assert "In progress: 1 of 2 at once." in budget
+        recent = fields["Recent"].splitlines()
+        video = w.sim.jobs()[0].video_url
+        assert recent == [
+            f"#{waiting} ⏳ queued · a green balloon",
+            f"#{failed} ❌ failed · a blue balloon FAIL",
+            f"#{done} ✅ done · [video]({video}) · a red balloon",
+        ]
+        assert fields["Queue"] == "1 of yours in progress; 0 job(s) ahead of them."
+        w.sim.finish_now(w.sim.jobs()[-1].id)
+        await wait_result(w, waiting)
+
+
+async def test_status_of_one_clip(tmp_path):
+    async with world(tmp_path, sim_config=SLOW) as w:
+        me = int(w.h.user["id"])
+        done = await finished(w, "a *star* falls")
+        failed = await finished(w, "a FAIL star", fail=True)
+
+        lines = (await status_embed(w, {"clip": done}))["description"].splitlines()
+        assert lines[0] == f"**Clip #{done}** by <@{me}>: ✅ done"
+        assert lines[1] == "Prompt: a \\*star\\* falls"
+        assert f"Video: {w.sim.jobs()[0].video_url}" in lines
+        assert lines[-1] == "Cost: 500,000 tokens (1 clip)"
+
+        lines = (await status_embed(w, {"clip": failed}))["description"].splitlines()
+        assert lines[0] == f"**Clip #{failed}** by <@{me}>: ❌ failed"
+        assert lines[-2] == "Why it failed: Prompt was flagged by moderation"
+        assert lines[-1] == "Cost: nothing (500,000 tokens (1 clip) refunded)"
+
+        assert (await status_embed(w, {"clip": 999}))["description"] == "I can't find clip #999 in this server."
+
+
+async def test_extend_autocomplete_offers_my_and_this_channels_finished_clips(tmp_path):
+    here, there = payloads.ids.next(), payloads.ids.next()
+    other = member("other")
+    async with world(tmp_path, sim_config=SLOW, channels=[here, there], members=[other]) as w:
+        mine_here = await finished(w, "my clip here")
+        await finished(w, "my failed clip FAIL", fail=True)
+        theirs_here = await finished(w, "their clip here", user=other["user"])
+        theirs_there = await finished(w, "their clip elsewhere", user=other["user"], channel_id=there)
+        mine_there = await finished(w, "my clip elsewhere", channel_id=there)
+        await dream(w, "my clip still queued")
+
+        iid = await w.h.autocomplete("extend", {"clip": "", "prompt": ""}, "clip", channel_id=here)
+        callback = await w.fake.wait_callback(iid)
+        assert callback.json["type"] == 8
+        choices = callback.json["data"]["choices"]
+        assert [c["value"] for c in choices] == [mine_there, mine_here, theirs_here]
+        assert choices[0]["name"] == f"#{mine_there} · my clip elsewhere"
+
+        iid = await w.h.autocomplete("extend", {"clip": "their", "prompt": ""}, "clip", channel_id=here)
+        choices = (await w.fake.wait_callback(iid)).json["data"]["choices"]
+        assert [c["value"] for c in choices] == [theirs_here]
+
+        iid = await w.h.autocomplete("extend", {"clip": "", "prompt": ""}, "clip", channel_id=here,
+                                     user=other["user"])
+        choices = (await w.fake.wait_callback(iid)).json["data"]["choices"]
+        assert [c["value"] for c in choices] == [theirs_there, theirs_here, mine_here]
