@@ -6,6 +6,7 @@ can neither ping anyone nor break the layout.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Sequence
 
@@ -144,17 +145,26 @@ def accepted_text(generation: Generation, cost: int) -> str:
 
 # Budgets, refusals and moderators' reports ------------------------------------------------
 
+PERIOD_ADJECTIVES = {"day": "daily", "week": "weekly", "month": "monthly", "lifetime": "lifetime"}
+PERIOD_SPENT = {"day": "today", "week": "this week", "month": "this month", "lifetime": "in total"}
+
+
 def when(seconds: float | None) -> str:
-    """`in 3 h 20 min`, for the time until a cooldown or period ends."""
+    """`in 3 h 20 min`, for the time until a cooldown or period ends. Rounded up, so a member
+    who waits as long as they are told is never refused again."""
     if seconds is None:
         return "never (lifetime cap)"
-    seconds = int(max(0, seconds))
+    seconds = math.ceil(max(0.0, seconds))
     if seconds < 60:
         return f"in {seconds} s"
-    hours, minutes = divmod(seconds // 60, 60)
+    hours, minutes = divmod(math.ceil(seconds / 60), 60)
     days, hours = divmod(hours, 24)
     parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes and not days else ""]
     return "in " + " ".join(p for p in parts if p)
+
+
+def _clips(count: int) -> str:
+    return f"{count:,} clip{'' if count == 1 else 's'}"
 
 
 def refusal(error: ReserveRefused, cost: int) -> str:
@@ -164,24 +174,28 @@ def refusal(error: ReserveRefused, cost: int) -> str:
         return "You can't make clips in this server right now. Please ask a moderator if you think this is a mistake."
     if reason is RefusalReason.OVER_CAP:
         remaining = error.remaining or 0
-        return (f"That would go over your {error.period} cap of {tokens(error.cap or 0, cost)}: you have spent "
-                f"{tokens(error.spent, cost)} and have {tokens(remaining, cost)} left, and a clip costs "
-                f"{tokens(error.cost, cost)}. Your budget resets {when(error.retry_after_seconds)}. Nothing was charged.")
+        period = str(error.period)
+        resets = ("This cap does not reset." if period == "lifetime" or error.retry_after_seconds is None
+                  else f"Your budget resets {when(error.retry_after_seconds)}.")
+        return (f"That would go over your {PERIOD_ADJECTIVES.get(period, period)} cap of {tokens(error.cap or 0, cost)}: "
+                f"you have spent {tokens(error.spent, cost)} and have {tokens(remaining, cost)} left, and a clip costs "
+                f"{tokens(error.cost, cost)}. {resets} Nothing was charged.")
     if reason is RefusalReason.MEMBER_RUNNING_LIMIT:
-        return (f"You already have {error.running} clip(s) in progress (the limit is {error.limit}). "
+        return (f"You already have {_clips(error.running)} in progress (the limit is {error.limit}). "
                 "Please wait for one to finish. Nothing was charged.")
     if reason is RefusalReason.GUILD_RUNNING_LIMIT:
-        return (f"This server already has {error.running} clip(s) in progress (the limit is {error.limit}). "
+        return (f"This server already has {_clips(error.running)} in progress (the limit is {error.limit}). "
                 "Please try again in a little while. Nothing was charged.")
     return f"Please wait a moment between requests: you can ask again {when(error.retry_after_seconds)}. Nothing was charged."
 
 
 def budget_text(budget: MemberBudget, cost: int) -> str:
+    period = str(budget.period)
+    spent_when = PERIOD_SPENT.get(period, f"this {period}")
     if budget.cap is None:
-        cap_line = f"No cap. Spent this {budget.period}: {tokens(budget.spent, cost)}."
+        cap_line = f"No cap. Spent {spent_when}: {tokens(budget.spent, cost)}."
     else:
-        period = "in total" if budget.period == "lifetime" else f"this {budget.period}"
-        cap_line = (f"Spent {period}: {tokens(budget.spent, cost)} of {tokens(budget.cap, cost)} "
+        cap_line = (f"Spent {spent_when}: {tokens(budget.spent, cost)} of {tokens(budget.cap, cost)} "
                     f"({'own cap' if budget.cap_is_override else 'server default'}); "
                     f"left: {tokens(budget.remaining or 0, cost)}.")
         if budget.period_resets_at is not None:
@@ -203,35 +217,109 @@ def period_start(period: str, now: float) -> float | None:
     return start
 
 
-def spenders_text(spenders: Sequence[Spender], cost: int) -> str:
+EMBED_FIELD_CHARS = 1024
+
+
+def _fit(lines: Sequence[str], limit: int, more: str = "… and {n} more") -> str:
+    """Whole lines, as many as fit in `limit` characters, with a note of how many were left out."""
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        rest = len(lines) - index - 1
+        note = ("\n" + more.format(n=rest)) if rest else ""
+        if len("\n".join([*kept, line])) + len(note) > limit:
+            break
+        kept.append(line)
+    left_out = len(lines) - len(kept)
+    if left_out:
+        kept.append(more.format(n=left_out))
+    return "\n".join(kept)
+
+
+def spenders_text(spenders: Sequence[Spender], cost: int, limit: int = EMBED_FIELD_CHARS) -> str:
+    """One line per member; fits an embed field (1,024 characters) by leaving the smallest spenders out."""
     if not spenders:
         return "Nobody has spent anything."
-    return "\n".join(
+    return _fit([
         f"{rank}. <@{s.user_id}>: {tokens(s.spent, cost)}; {s.clips:,} requested, {s.completed:,} done, "
         f"{s.failed:,} failed, {s.refunded:,} tokens refunded"
         for rank, s in enumerate(spenders, 1)
-    )
+    ], limit)
 
 
-def history_text(entries: Sequence[HistoryEntry], cost: int) -> str:
+def history_text(entries: Sequence[HistoryEntry], cost: int, limit: int = 1900) -> str:
     if not entries:
         return "No clips yet."
     lines = []
     for entry in entries:
         g = entry.generation
-        lines.append(f"#{g.id} {STATE_LABELS.get(g.status, g.status)} · {tokens(entry.spent, cost)}"
-                     f"{f' ({entry.refunded:,} refunded)' if entry.refunded else ''} · {shown_prompt(g.prompt, 50)}")
-    return "\n".join(lines)
+        refunded = f" ({entry.refunded:,} tokens refunded)" if entry.refunded else ""
+        lines.append(f"#{g.id} {STATE_LABELS.get(g.status, g.status)} · {tokens(entry.spent, cost)}{refunded}"
+                     f" · {shown_prompt(g.prompt, 50)}")
+    return _fit(lines, limit, "… and {n} older")
 
 
-def audit_text(entries: Sequence[AuditEntry], cost: int) -> str:
+def _cap_phrase(cap: Any, period: Any, cost: int) -> str:
+    if cap is None:
+        return "no cap (unlimited)"
+    if period is None:
+        return f"{tokens(int(cap), cost)} per the server's period"
+    return f"{tokens(int(cap), cost)} " + ("in total" if str(period) == "lifetime" else f"per {period}")
+
+
+def _was(previous: Any, phrase: str) -> str:
+    return f" (was {phrase})" if previous is not None else ""
+
+
+def audit_line(entry: AuditEntry, cost: int) -> str:
+    """One moderator change in words: when, who, what (and what it was before)."""
+    d: dict[str, Any] = entry.details or {}
+    target = f"<@{entry.target_user_id}>" if entry.target_user_id else "a member"
+    previous = d.get("previous")
+    action = entry.action
+    if action == "set_guild_cap":
+        before = previous if isinstance(previous, dict) else {}
+        what = (f"set the default cap to {_cap_phrase(d.get('cap_tokens'), d.get('period'), cost)}"
+                f"{_was(before.get('cap_tokens'), _cap_phrase(before.get('cap_tokens'), before.get('period'), cost))}")
+    elif action == "set_member_cap":
+        before = previous if isinstance(previous, dict) else {}
+        was = (_was(True, _cap_phrase(before.get("cap_tokens"), before.get("period"), cost))
+               if before.get("override") else " (was the server default)")
+        what = f"set {target}'s cap to {_cap_phrase(d.get('cap_tokens'), d.get('period'), cost)}{was}"
+    elif action == "clear_member_cap":
+        what = f"cleared {target}'s own cap (back to the server default)"
+    elif action == "set_member_running_limit":
+        limit = d.get("limit")
+        what = (f"set {target}'s limit to {limit:,} clips at once" if isinstance(limit, int)
+                else f"put {target} back on the server's running limit")
+    elif action == "set_guild_running_limits":
+        guild_limit = d.get("guild_limit")
+        what = (f"set clips running at once to {d.get('member_limit')} per member, "
+                f"{'no limit' if guild_limit is None else guild_limit} for the server")
+    elif action == "set_cooldown":
+        what = f"set the cooldown to {d.get('seconds', 0):,} s{_was(previous, f'{previous} s')}"
+    elif action == "block":
+        what = f"blocked {target}"
+    elif action == "unblock":
+        what = f"unblocked {target}"
+    elif action == "set_allowed_channels":
+        channels = d.get("channel_ids") or []
+        what = ("allowed clips in every channel" if not channels
+                else "allowed clips only in " + ", ".join(f"<#{c}>" for c in channels))
+    elif action == "allow_channel":
+        what = f"allowed clips in <#{d.get('channel_id')}>"
+    elif action == "disallow_channel":
+        what = f"stopped allowing clips in <#{d.get('channel_id')}>"
+    elif action == "set_moderator_role":
+        role = d.get("role_id")
+        what = f"set the moderator role to <@&{role}>" if role else "removed the moderator role"
+    else:
+        details = ", ".join(f"{k}={v}" for k, v in d.items())
+        what = f"{action} {target if entry.target_user_id else ''}{f' ({details})' if details else ''}".strip()
+    return f"<t:{int(entry.created_at)}:f> <@{entry.actor_id}> {what}"
+
+
+def audit_text(entries: Sequence[AuditEntry], cost: int, limit: int = 1900) -> str:
+    """Newest first, whole lines only (a Discord message holds 2,000 characters)."""
     if not entries:
         return "No moderator changes yet."
-    lines = []
-    for entry in entries:
-        target = f" <@{entry.target_user_id}>" if entry.target_user_id else ""
-        details = ", ".join(f"{k}={v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{k}={v}"
-                            for k, v in entry.details.items())
-        lines.append(f"<t:{int(entry.created_at)}:f> <@{entry.actor_id}> {entry.action}{target}"
-                     f"{f' ({details})' if details else ''}")
-    return "\n".join(lines)[:1900]
+    return _fit([audit_line(entry, cost) for entry in entries], limit, "… and {n} older changes not shown")

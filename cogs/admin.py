@@ -49,12 +49,27 @@ class AdminCog(commands.GroupCog, group_name="dreamadmin", group_description="Mo
         if interaction.guild_id is None:
             await interaction.response.send_message("These commands work in a server.", ephemeral=True)
             return False
-        if await self.bot.is_moderator(interaction.user):
+        # Discord puts the member's resolved permissions on the interaction: that is the Manage Server
+        # that counts (a role, the owner, Administrator), even when the guild's roles are not cached.
+        if interaction.permissions.manage_guild or await self.bot.is_moderator(interaction.user):
             return True
         await interaction.response.send_message(
             "Only moderators (Manage Server, or the dreambot moderator role) can use this.", ephemeral=True)
         log.info("refused /dreamadmin to non-moderator %s in guild %s", interaction.user.id, interaction.guild_id)
         return False
+
+    async def cog_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """A refused member already got the refusal (not an error worth a traceback); anything else gets words."""
+        if isinstance(error, app_commands.CheckFailure):
+            return
+        log.error("/%s failed (guild %s, user %s)", interaction.command.qualified_name if interaction.command else "?",
+                  interaction.guild_id, interaction.user.id, exc_info=getattr(error, "original", error))
+        text = ("Something went wrong on my side. Please try again; `/dreamadmin audit` shows whether a change "
+                "was saved.")
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
 
     async def _done(self, interaction: discord.Interaction, text: str) -> None:
         await interaction.response.send_message(text, ephemeral=True)
@@ -74,14 +89,15 @@ class AdminCog(commands.GroupCog, group_name="dreamadmin", group_description="Mo
         else:
             await self.bot.store.set_member_cap(guild_id, member.id, tokens, period, actor_id=interaction.user.id)
             who = f"Cap for {member.mention}"
-        await self._done(interaction, f"{who}: {texts.tokens(tokens, self.cost)} per {period}. "
+        per = "in total" if period == "lifetime" else f"per {period}"
+        await self._done(interaction, f"{who}: {texts.tokens(tokens, self.cost)} {per}. "
                                       "It applies to new requests at once; running clips finish.")
 
     @cap.command(name="clear", description="Remove a member's own cap (or the server default)")
     async def cap_clear(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
         assert interaction.guild_id is not None
         if member is None:
-            await self.bot.store.set_guild_cap(interaction.guild_id, None, "month", actor_id=interaction.user.id)
+            await self.bot.store.set_guild_cap(interaction.guild_id, None, None, actor_id=interaction.user.id)
             await self._done(interaction, "The server has no default cap now: spending is unlimited unless a member has their own cap.")
         else:
             await self.bot.store.clear_member_cap(interaction.guild_id, member.id, actor_id=interaction.user.id)
@@ -91,7 +107,7 @@ class AdminCog(commands.GroupCog, group_name="dreamadmin", group_description="Mo
     async def cap_show(self, interaction: discord.Interaction, member: discord.Member) -> None:
         assert interaction.guild_id is not None
         budget = await self.bot.store.member_budget(interaction.guild_id, member.id, self.cost)
-        await self._done(interaction, f"**{member.display_name}**\n{texts.budget_text(budget, self.cost)}")
+        await self._done(interaction, f"**{discord.utils.escape_markdown(member.display_name)}**\n{texts.budget_text(budget, self.cost)}")
 
     # Limits and blocks ---------------------------------------------------------------
 
@@ -176,8 +192,8 @@ class AdminCog(commands.GroupCog, group_name="dreamadmin", group_description="Mo
         this_period = await store.top_spenders(guild_id, since=since, limit=REPORT_ROWS)
         total = await store.top_spenders(guild_id, since=None, limit=REPORT_ROWS)
         embed = discord.Embed(title="dreambot spending", colour=discord.Colour.gold())
-        embed.add_field(name=f"This {period}" if period != "lifetime" else "Lifetime",
-                        value=texts.spenders_text(this_period, self.cost), inline=False)
+        if period != "lifetime":  # for lifetime, "this period" and "all time" are the same list
+            embed.add_field(name=f"This {period}", value=texts.spenders_text(this_period, self.cost), inline=False)
         embed.add_field(name="All time", value=texts.spenders_text(total, self.cost), inline=False)
         days = await store.daily_spend(guild_id, days=30, now=time.time())
         png = daily_spend_chart(days, self.cost)
@@ -188,7 +204,7 @@ class AdminCog(commands.GroupCog, group_name="dreamadmin", group_description="Mo
     async def history(self, interaction: discord.Interaction, member: discord.Member) -> None:
         assert interaction.guild_id is not None
         rows = await self.bot.store.member_history(interaction.guild_id, member.id, limit=15)
-        await self._done(interaction, f"**{member.display_name}**\n" + texts.history_text(rows, self.cost))
+        await self._done(interaction, f"**{discord.utils.escape_markdown(member.display_name)}**\n" + texts.history_text(rows, self.cost))
 
     @app_commands.command(name="audit", description="Recent moderator changes in this server")
     async def audit(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 50] = 20) -> None:

@@ -64,12 +64,13 @@ class World:
 
 @contextlib.asynccontextmanager
 async def world(tmp_path: Path, *, sim_config: SimulatorConfig | None = None, members=(),
-                **settings: Any) -> AsyncIterator[World]:
+                guild_ids=None, channels=None, **settings: Any) -> AsyncIterator[World]:
+    """`guild_ids`/`channels` go to DiscordHarness (several guilds, chosen channels); the rest are Settings."""
     config = sim_config or SimulatorConfig(time_scale=TIME_SCALE, api_keys={API_KEY}, seed=1)
     async with run_simulator(config) as (sim, url):
         database = tmp_path / "dreambot.sqlite3"
         bot_settings = make_settings(database, aimlapi_base_url=url, **settings)
         bot = DreamBot(bot_settings, api_base_url=url, guild_ready_timeout=0.05)
-        async with DiscordHarness(bot, token=DISCORD_TOKEN, members=members,
+        async with DiscordHarness(bot, token=DISCORD_TOKEN, members=members, guild_ids=guild_ids, channels=channels,
                                   error_loggers=("discord", "bot", "cogs", "storage")) as h:
             yield World(sim, url, h, database, bot_settings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from typing import Any, Sequence
 
 from PIL import Image, ImageDraw
 
@@ -11,8 +11,19 @@ WIDTH, HEIGHT, MARGIN = 600, 220, 28
 BACKGROUND, BAR, AXIS, TEXT = (43, 45, 49), (88, 101, 242), (128, 132, 142), (220, 221, 222)
 
 
-def daily_spend_chart(days: Sequence[tuple[str, int]], cost: int) -> bytes:
-    """`days` are (ISO date, tokens) oldest first; bars are in clips so the scale reads easily."""
+def _day(entry: Any) -> tuple[str, int]:
+    """A store `DaySpend` (day, spent, clips) or a plain (day, tokens) pair, as (ISO date, tokens)."""
+    if hasattr(entry, "day") and hasattr(entry, "spent"):
+        day, spent = entry.day, entry.spent
+    else:
+        day, spent = entry[0], entry[1]
+    return (day.isoformat() if hasattr(day, "isoformat") else str(day)), int(spent)
+
+
+def daily_spend_chart(days: Sequence[Any], cost: int) -> bytes:
+    """`days` are the store's `DaySpend` rows (or (ISO date, tokens) pairs), oldest first; bars are
+    in clips so the scale reads easily."""
+    days = [_day(entry) for entry in days]
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
     values = [tokens / cost if cost else 0 for _, tokens in days]

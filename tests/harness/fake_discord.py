@@ -30,6 +30,8 @@ __all__ = ["FakeDiscord", "Fault", "RecordedFile", "RecordedRequest"]
 
 API_PREFIX = "/api/v10"
 DEFAULT_WAIT_TIMEOUT = 5.0
+# Discord checks an enforced nonce for uniqueness "in the past few minutes".
+NONCE_WINDOW_SECONDS = 300.0
 
 # Interaction callback types (Discord's InteractionResponseType).
 CALLBACK_PONG = 1
@@ -87,6 +89,10 @@ class RecordedRequest:
     message_id: int | None = None
     channel_id: int | None = None
     fault: bool = False
+    # The request's headers as received (Authorization included), for tests that audit them.
+    headers: dict[str, str] = field(default_factory=dict)
+    # True when an enforced nonce matched an earlier message, which was returned instead.
+    deduplicated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -105,6 +111,8 @@ class Fault:
     retry_after: float = 0.05
     is_global: bool = False
     body: Any = None
+    # The request is carried out first and only its answer is the failure (a lost response).
+    applied: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and self.method in (method, "*") and self.path_pattern.fullmatch(path) is not None
@@ -119,6 +127,7 @@ class _Answer:
     headers: dict[str, str] = field(default_factory=dict)
     message_id: int | None = None
     channel_id: int | None = None
+    deduplicated: bool = False
 
 
 @dataclass
@@ -235,6 +244,8 @@ class FakeDiscord:
         self._dm_by_user: dict[int, int] = {}
         self._blobs: dict[int, tuple[bytes, str]] = {}
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
+        # (author id, nonce) -> (message id, monotonic time): Discord's enforce_nonce de-duplication.
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
         self._condition = asyncio.Condition()
         # Set by DiscordHarness: returns a report once the bot has failed, so a test
         # waiting for a request that will now never come fails at once, not after 5 s.
@@ -414,13 +425,16 @@ class FakeDiscord:
         retry_after: float = 0.05,
         is_global: bool = False,
         body: Any = None,
+        applied: bool = False,
     ) -> Fault:
         """Answer the next ``times`` requests matching ``method`` and ``path_regex`` with ``status``.
 
         ``path_regex`` is matched in full against the path after ``/api/v10``, e.g.
         ``r"/channels/\\d+/messages"``; ``method`` may be ``"*"``. A 429 carries the
         body and headers discord.py reads (including ``Via``, without which discord.py
-        treats a 429 as a Cloudflare ban and raises instead of retrying). Note that
+        treats a 429 as a Cloudflare ban and raises instead of retrying). With
+        ``applied=True`` the request is carried out first and only the answer fails, as
+        when Discord makes a message but the response is lost (a 5xx after the fact). Note that
         discord.py sleeps ``1 + 2*try`` seconds before retrying 500/502/504 on REST
         routes, and does not retry 503 there at all.
         """
@@ -432,6 +446,7 @@ class FakeDiscord:
             retry_after=retry_after,
             is_global=is_global,
             body=body,
+            applied=applied,
         )
         self._faults.append(fault)
         return fault
@@ -614,11 +629,15 @@ class FakeDiscord:
             params={},
         )
         record = RecordedRequest(
-            method=request.method, path=path, query=incoming.query, json=body, files=files, at=arrived
+            method=request.method, path=path, query=incoming.query, json=body, files=files, at=arrived,
+            headers=dict(request.headers),
         )
         name, handler, incoming.params = self._match(incoming)
         record.route = name
-        answer = self._take_fault(request.method, path)
+        fault = self._next_fault(request.method, path)
+        if fault is not None and fault.applied and handler is not None:
+            await handler(incoming)  # done, but the bot hears only the failure
+        answer = self._fault_answer(fault) if fault is not None else None
         if answer is not None:
             record.fault = True
         elif handler is None:
@@ -630,6 +649,7 @@ class FakeDiscord:
         record.response = answer.body
         record.message_id = answer.message_id
         record.channel_id = answer.channel_id
+        record.deduplicated = answer.deduplicated
         async with self._condition:
             self.requests.append(record)
             if record.route == "unknown" and not record.fault:
@@ -677,32 +697,39 @@ class FakeDiscord:
             return raw.decode(errors="replace"), []
 
     def _take_fault(self, method: str, path: str) -> _Answer | None:
+        fault = self._next_fault(method, path)
+        return self._fault_answer(fault) if fault is not None else None
+
+    def _next_fault(self, method: str, path: str) -> Fault | None:
         for fault in self._faults:
-            if not fault.matches(method, path):
-                continue
-            fault.times -= 1
-            if fault.status == 429:
-                body = fault.body or {
-                    "message": "You are being rate limited.",
-                    "retry_after": fault.retry_after,
-                    "global": fault.is_global,
-                }
-                headers = {
-                    "Retry-After": str(max(1, int(fault.retry_after + 0.999))),
-                    "X-RateLimit-Limit": "5",
-                    "X-RateLimit-Remaining": "0",
-                    "X-RateLimit-Reset": f"{time.time() + fault.retry_after:.3f}",
-                    "X-RateLimit-Reset-After": f"{fault.retry_after:.3f}",
-                    "X-RateLimit-Bucket": "fake-bucket",
-                    "X-RateLimit-Scope": "global" if fault.is_global else "user",
-                    # discord.py raises instead of retrying a 429 without Via (Cloudflare ban).
-                    "Via": "1.1 google",
-                }
-                if fault.is_global:
-                    headers["X-RateLimit-Global"] = "true"
-                return _Answer(status=429, body=body, headers=headers)
-            return _Answer(status=fault.status, body=fault.body or {"message": "Server error", "code": 0})
+            if fault.matches(method, path):
+                fault.times -= 1
+                return fault
         return None
+
+    @staticmethod
+    def _fault_answer(fault: Fault) -> _Answer:
+        if fault.status == 429:
+            body = fault.body or {
+                "message": "You are being rate limited.",
+                "retry_after": fault.retry_after,
+                "global": fault.is_global,
+            }
+            headers = {
+                "Retry-After": str(max(1, int(fault.retry_after + 0.999))),
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": f"{time.time() + fault.retry_after:.3f}",
+                "X-RateLimit-Reset-After": f"{fault.retry_after:.3f}",
+                "X-RateLimit-Bucket": "fake-bucket",
+                "X-RateLimit-Scope": "global" if fault.is_global else "user",
+                # discord.py raises instead of retrying a 429 without Via (Cloudflare ban).
+                "Via": "1.1 google",
+            }
+            if fault.is_global:
+                headers["X-RateLimit-Global"] = "true"
+            return _Answer(status=429, body=body, headers=headers)
+        return _Answer(status=fault.status, body=fault.body or {"message": "Server error", "code": 0})
 
     def _serve_blob(self, request: web.Request) -> web.Response:
         parts = request.path.split("/")
@@ -943,8 +970,26 @@ class FakeDiscord:
                         "errors": {"message_reference": {"_errors": [{"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}]}},
                     },
                 )
+        nonce_key = self._enforced_nonce(body)
+        if nonce_key is not None:
+            earlier = self._nonces.get(nonce_key)
+            if earlier is not None and time.monotonic() - earlier[1] < NONCE_WINDOW_SECONDS:
+                existing = self.message(earlier[0])
+                if existing is not None:
+                    # Like Discord: the message created earlier with this nonce is returned, none is made.
+                    return _Answer(body=existing, message_id=earlier[0], channel_id=int(existing["channel_id"]),
+                                   deduplicated=True)
         message = self._new_message(channel_id, body, incoming.files)
+        if nonce_key is not None:
+            self._nonces[nonce_key] = (int(message["id"]), time.monotonic())
         return _Answer(body=message, message_id=int(message["id"]), channel_id=channel_id)
+
+    def _enforced_nonce(self, body: Mapping[str, Any]) -> tuple[int, str] | None:
+        """The de-duplication key of a message create with ``enforce_nonce: true`` (author = the bot)."""
+        nonce = body.get("nonce")
+        if nonce is None or body.get("enforce_nonce") is not True:
+            return None
+        return int(self.bot_user["id"]), str(nonce)
 
     async def _history(self, incoming: _Incoming) -> _Answer:
         channel_id = int(incoming.params["channel_id"])

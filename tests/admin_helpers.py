@@ -1,0 +1,128 @@
+"""Shared moves for the /dreamadmin tests: a moderator's command, a member's /dream, waiting for a clip."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+import discord
+from discord import app_commands
+
+from bot.simulator import SimulatorConfig
+from tests.harness import payloads
+from tests.harness.fake_discord import RecordedRequest
+from tests.world import API_KEY, TIME_SCALE, World
+
+EPHEMERAL = 64
+COST = 500_000
+MANAGE_GUILD = discord.Permissions(manage_guild=True)
+MOD = payloads.DEFAULT_MEMBER_PERMISSIONS | MANAGE_GUILD
+PLAIN = payloads.DEFAULT_MEMBER_PERMISSIONS
+
+
+def slow_sim() -> SimulatorConfig:
+    """Clips that stay running until the test finishes them (`w.sim.finish_now`)."""
+    return SimulatorConfig(time_scale=TIME_SCALE, api_keys={API_KEY}, seed=1, run_seconds=200_000)
+
+
+def person(name: str) -> dict[str, Any]:
+    return payloads.user(username=name)
+
+
+async def answer(w: World, iid: int) -> RecordedRequest:
+    """What the invoker saw: the callback message, or the followup after a defer."""
+    callback = await w.fake.wait_callback(iid)
+    if callback.json["type"] == 5:
+        return await w.fake.wait_followup(iid)
+    return callback
+
+
+def text_of(request: RecordedRequest) -> str:
+    body = request.json.get("data", request.json)
+    return body.get("content") or ""
+
+
+def is_ephemeral(request: RecordedRequest) -> bool:
+    body = request.json.get("data", request.json)
+    return bool((body.get("flags") or 0) & EPHEMERAL)
+
+
+async def admin(w: World, sub: str, options: Mapping[str, Any] | None = None, *, user: Mapping[str, Any] | None = None,
+                perms: payloads.PermissionsLike = MOD, guild_id: int | None = None, roles=()) -> RecordedRequest:
+    """`/dreamadmin <sub> ...` as a moderator (unless told otherwise); returns the ephemeral answer."""
+    iid = await w.h.slash("dreamadmin", dict(options or {}), subcommand=sub, user=user, member_permissions=perms,
+                          guild_id=guild_id, member_roles=roles)
+    said = await answer(w, iid)
+    assert is_ephemeral(said), said.json
+    return said
+
+
+async def admin_text(w: World, sub: str, options: Mapping[str, Any] | None = None, **kw: Any) -> str:
+    return text_of(await admin(w, sub, options, **kw))
+
+
+async def dream(w: World, user: Mapping[str, Any], prompt: str = "a quiet lake at dawn", *,
+                channel_id: int | None = None, guild_id: int | None = None) -> str:
+    """A member's /dream; returns the ephemeral text they saw (accepted or refused)."""
+    iid = await w.h.slash("dream", {"prompt": prompt}, user=user, channel_id=channel_id, guild_id=guild_id)
+    said = await answer(w, iid)
+    assert is_ephemeral(said), said.json
+    return text_of(said)
+
+
+def clip_id(accepted: str) -> int:
+    match = re.search(r"Clip #(\d+) is on its way", accepted)
+    assert match, f"not accepted: {accepted!r}"
+    return int(match.group(1))
+
+
+async def posted(w: World, generation_id: int, channel_id: int | None = None) -> dict[str, Any]:
+    """Wait for the clip's result post (✅ or ❌) in its channel."""
+    channel = channel_id or w.h.channel_id
+    marker = f"Clip #{generation_id} for"
+    return await w.fake.wait_message(channel, lambda m: marker in (m.get("content") or "")
+                                     and ("✅" in m["content"] or "❌" in m["content"]))
+
+
+async def finish(w: World, generation_id: int, *, failed: bool = False, channel_id: int | None = None) -> dict[str, Any]:
+    generation = await w.store.get(generation_id)
+    assert generation is not None and generation.api_id
+    w.sim.finish_now(generation.api_id, failed=failed)
+    return await posted(w, generation_id, channel_id)
+
+
+async def generation_count(w: World, guild_id: int | None = None) -> int:
+    return len(await w.store.recent(guild_id or w.h.guild_id, limit=1000))
+
+
+async def add_role(w: World, name: str, *, guild_id: int | None = None,
+                   permissions: payloads.PermissionsLike = 0) -> dict[str, Any]:
+    """A role that exists in the guild (as GUILD_ROLE_CREATE tells the bot)."""
+    guild = guild_id or w.h.guild_id
+    role = payloads.role(payloads.ids.next(), name, permissions=permissions, position=2)
+    w.h.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild), "role": role})
+    return role
+
+
+async def admin_role(w: World, role: Mapping[str, Any] | None, *, perms=MOD) -> RecordedRequest:
+    """`/dreamadmin role [role]`: a role option carries its object in data.resolved.roles."""
+    options = {} if role is None else {"role": payloads.Option(8, str(role["id"]))}
+    guild_id = w.h.guild_id
+    payload = payloads.slash_command(
+        "dreamadmin", options, subcommand="role",
+        command_guild_id=w.h._command_guild_id("dreamadmin", discord.AppCommandType.chat_input, None, False),
+        **w.h._context(guild_id=guild_id, channel_id=None, user=None, dm=False, member_roles=(),
+                       member_permissions=perms, app_permissions=None, locale="en-US"),
+    )
+    if role is not None:
+        payload["data"]["resolved"] = {"roles": {str(role["id"]): dict(role)}}
+    w.h.dispatch("INTERACTION_CREATE", payload)
+    return await answer(w, int(payload["id"]))
+
+
+def take_check_failures(w: World) -> int:
+    """The refused /dreamadmin calls surface as CheckFailure in the tree; anything else is a real error."""
+    errors = w.h.take_errors()
+    unexpected = [e for e in errors if not isinstance(e.error, app_commands.CheckFailure)]
+    assert not unexpected, "\n".join(e.format() for e in unexpected)
+    return len(errors)
