@@ -98,7 +98,7 @@ async def test_channels_allow_remove_and_everywhere(tmp_path):
         assert said == f"Clips may be made only in: <#{studio}>"
 
         refused = await dream(w, alice, channel_id=lobby)
-        assert refused == "Clips can't be made in this channel; please use one of the channels moderators chose."
+        assert refused == f"Clips can't be made in this channel; please use <#{studio}>."
         assert await generation_count(w) == 0
         accepted = clip_id(await dream(w, alice, channel_id=studio))
         await posted(w, accepted, studio)

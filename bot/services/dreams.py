@@ -103,7 +103,9 @@ class DreamService:
         prompt = clean_prompt(prompt)
         self.check_options(options)
         if requester.guild_id is not None and not await self.store.is_channel_allowed(requester.guild_id, requester.channel_id):
-            raise InputError("Clips can't be made in this channel; please use one of the channels moderators chose.")
+            allowed = sorted((await self.store.guild_settings(requester.guild_id)).allowed_channel_ids)
+            where = ", ".join(f"<#{channel_id}>" for channel_id in allowed[:10])
+            raise InputError(f"Clips can't be made in this channel; please use {where}.")
         generation = await self.store.reserve(
             guild_id=requester.guild_id,
             channel_id=requester.channel_id,
