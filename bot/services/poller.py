@@ -40,6 +40,13 @@ API_BACKOFF_BASE = 2.0
 API_BACKOFF_MAX = 120.0
 # Restart recovery: a job still "requested" this long never reached the API.
 STALE_REQUEST_SECONDS = 120.0
+# How often the recovery looks again: a job an earlier process left "requested" only a moment
+# before it died becomes stale while this one runs, and must not wait for the next restart.
+RECOVERY_INTERVAL_SECONDS = 30.0
+# A failed post is logged as a warning (Discord hiccups happen); this many in a row is an error.
+PUBLISH_FAILURES_BEFORE_ERROR = 5
+# Jobs fetched at once where the dialect has no batch endpoint (as the API client does).
+FETCH_CONCURRENCY = 8
 
 
 class Publisher(Protocol):
@@ -81,6 +88,10 @@ class Poller:
         self._publishing: set[int] = set()
         self._api_backoff_until = 0.0
         self._api_failures = 0
+        self._publish_failures: dict[int, int] = {}
+        # Rows still "requested" from before this moment belong to an earlier process.
+        self._started_at = clock()
+        self._next_recovery = 0.0
         self.fetch_requests = 0  # counted for the benchmarks
 
     # Lifecycle ------------------------------------------------------------------
@@ -108,9 +119,13 @@ class Poller:
         self._wake.set()
 
     async def _run(self) -> None:
-        await self._guard(self.recover())
         while True:
             delay = self.schedule.max_interval
+            # Cleared before the cycle, so a wake() that arrives while it runs starts the next one at once.
+            self._wake.clear()
+            if self.clock() >= self._next_recovery:
+                self._next_recovery = self.clock() + RECOVERY_INTERVAL_SECONDS
+                await self._guard(self.recover())
             try:
                 delay = await self.run_once()
             except asyncio.CancelledError:
@@ -118,7 +133,6 @@ class Poller:
             except Exception:  # the loop itself must never die
                 log.exception("poller cycle failed")
             self._beat()
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, delay))
             except asyncio.TimeoutError:
@@ -141,8 +155,12 @@ class Poller:
     # One cycle ------------------------------------------------------------------
 
     async def recover(self) -> None:
-        """After a restart: jobs reserved but never accepted by the API are refunded."""
-        cutoff = self.clock() - STALE_REQUEST_SECONDS
+        """After a restart: jobs reserved but never accepted by the API are refunded.
+
+        Only rows an earlier process left behind: this process's own requests are still being
+        sent (and refund themselves if that fails). They must also be old enough that the
+        earlier process is surely gone (a rolling deploy overlaps two processes briefly)."""
+        cutoff = min(self._started_at, self.clock() - STALE_REQUEST_SECONDS)
         for generation in await self.store.stale_requested(older_than=cutoff):
             try:
                 if await self.store.reject(generation.id, "The bot restarted before this clip reached the video service."):
@@ -174,31 +192,77 @@ class Poller:
             return
         for generation in due:
             if now - (generation.submitted_at or generation.requested_at) > self.job_timeout:
-                await self._finish_job(generation, None, reason="The video service took too long; the clip was given up.")
+                await self._guard_job(generation, self._finish_job(
+                    generation, None, reason="The video service took too long; the clip was given up."))
         due = [g for g in due if now - (g.submitted_at or g.requested_at) <= self.job_timeout]
         if not due:
             return
+        batch = self.api.capabilities.batch_fetch
+        targets = pending if batch else due
         try:
-            jobs = await self._fetch(pending if self.api.capabilities.batch_fetch else due)
+            jobs, errors = await self._fetch(targets)
         except VideoAPIError as error:
             self._api_trouble(error)
             return
-        self._api_failures = 0
         now = self.clock()
-        for generation in due if not self.api.capabilities.batch_fetch else pending:
-            try:
-                await self._handle(generation, jobs.get(generation.api_id or ""), now)
-            except Exception:
-                log.exception("generation %s: handling the API's answer failed", generation.id)
+        asked = [g for g in targets if g.api_id]
+        serious = next((e for e in errors.values()
+                        if isinstance(e, (AuthenticationError, InsufficientCreditsError, RateLimitError))), None)
+        if serious is not None or (errors and len(errors) >= len(asked)):
+            # The API as a whole is in trouble: back off, but still act on what did come back.
+            self._api_trouble(serious or next(iter(errors.values())))
+        else:
+            self._api_failures = 0
+        for generation in targets:
+            if generation.id in errors:
+                # Only this job's answer failed (after the client's retries): look again later,
+                # without holding up the others. The job timeout ends it if it never recovers.
+                log.warning("generation %s: fetching it failed (%s); trying again later", generation.id,
+                            type(errors[generation.id]).__name__)
                 self.schedule.checked(generation.id, generation.submitted_at or now, now)
+                continue
+            await self._guard_job(generation, self._handle(generation, jobs.get(generation.api_id or ""), now),
+                                  reschedule_at=now)
 
-    async def _fetch(self, generations: list[Generation]) -> dict[str, VideoJob]:
-        ids = [g.api_id for g in generations if g.api_id]
+    async def _guard_job(self, generation: Generation, coro, *, reschedule_at: float | None = None) -> None:
+        """One job's step; its failure is logged and never stops the others."""
+        try:
+            await coro
+        except Exception:
+            log.exception("generation %s: handling the API's answer failed", generation.id)
+            if reschedule_at is not None:
+                self.schedule.checked(generation.id, generation.submitted_at or reschedule_at, reschedule_at)
+
+    async def _fetch(self, generations: list[Generation]) -> tuple[dict[str, VideoJob], dict[int, VideoAPIError]]:
+        """The API's view of these jobs (missing ids are left out), and the jobs whose fetch failed.
+
+        A batch dialect answers for all at once (an error there raises). Otherwise each job is
+        fetched on its own, so one job the API keeps failing on cannot stall the rest."""
+        with_ids = [g for g in generations if g.api_id]
+        ids = [g.api_id for g in with_ids]
         if self.api.capabilities.batch_fetch:
             self.fetch_requests += -(-len(ids) // 50)
-            return await self.api.fetch_many(ids)
+            return await self.api.fetch_many(ids), {}
         self.fetch_requests += len(ids)
-        return await self.api.fetch_many(ids)
+        found: dict[str, VideoJob] = {}
+        errors: dict[int, VideoAPIError] = {}
+        gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+        async def one(generation: Generation) -> None:
+            async with gate:
+                try:
+                    job = await self.api.fetch(generation.api_id or "")
+                except NotFoundError:
+                    return
+                except VideoAPIError as error:
+                    errors[generation.id] = error
+                    return
+                found[generation.api_id or ""] = job
+                if job.id != generation.api_id:
+                    found.setdefault(job.id, job)
+
+        await asyncio.gather(*(one(g) for g in with_ids))
+        return found, errors
 
     def _api_trouble(self, error: VideoAPIError) -> None:
         self._api_failures += 1
@@ -226,7 +290,11 @@ class Poller:
             return
         self._not_found.pop(generation.id, None)
         if job.status.finished:
-            self.schedule.learn(now - started)
+            # A duration is only known if the job was seen unfinished in this process, or was
+            # sent by it (looked at right away); one that finished while the bot was down would
+            # teach the schedule a downtime, not a clip's length.
+            if self.schedule.tracking(generation.id) or started >= self._started_at:
+                self.schedule.learn(now - started)
             await self._finish_job(generation, job)
             return
         if job.status is JobStatus.RUNNING and generation.status != "running":
@@ -261,10 +329,16 @@ class Poller:
             try:
                 await self.publisher.publish(generation)
                 self._publish_retry_at.pop(generation.id, None)
+                self._publish_failures.pop(generation.id, None)
             except Exception:
                 _, last = self._publish_retry_at.get(generation.id, (0.0, 0.0))
                 delay = min(PUBLISH_RETRY_MAX, max(PUBLISH_RETRY_BASE, last * 2))
                 self._publish_retry_at[generation.id] = (now + delay, delay)
-                log.exception("generation %s: posting failed; retrying in %.0fs", generation.id, delay)
+                failures = self._publish_failures.get(generation.id, 0) + 1
+                self._publish_failures[generation.id] = failures
+                # A Discord hiccup (429, 5xx) is routine and retried; only a post that keeps failing is an error.
+                level = logging.ERROR if failures >= PUBLISH_FAILURES_BEFORE_ERROR else logging.WARNING
+                log.log(level, "generation %s: posting failed (attempt %d); retrying in %.1fs", generation.id,
+                        failures, delay, exc_info=True)
             finally:
                 self._publishing.discard(generation.id)

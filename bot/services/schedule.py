@@ -34,6 +34,10 @@ class PollSchedule:
         ordered = sorted(self._durations)
         return ordered[len(ordered) // 5]
 
+    def tracking(self, job_id: int) -> bool:
+        """Whether the job was seen unfinished (and has a next look planned)."""
+        return job_id in self._next
+
     def is_due(self, job_id: int, now: float) -> bool:
         return self._next.get(job_id, 0.0) <= now
 
