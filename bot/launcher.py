@@ -8,6 +8,9 @@ import logging
 import signal
 import sys
 
+import aiohttp
+import discord
+
 from bot.logging_setup import setup_logging
 from bot.settings import SIMULATOR_URL, Settings, SettingsError, load_settings
 
@@ -56,3 +59,12 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(run(settings))
     except KeyboardInterrupt:
         pass
+    except discord.LoginFailure:
+        print("dreambot: Discord refused DISCORD_TOKEN; copy the bot token again from the developer portal.",
+              file=sys.stderr)
+        raise SystemExit(3) from None
+    except (OSError, aiohttp.ClientError, discord.HTTPException, discord.GatewayNotFound) as error:
+        # Unreachable Discord, an unusable DATABASE_PATH...: one line, details in the log at DEBUG.
+        log.debug("start-up failed", exc_info=True)
+        print(f"dreambot: cannot run: {type(error).__name__}: {error}", file=sys.stderr)
+        raise SystemExit(1) from None

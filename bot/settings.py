@@ -32,10 +32,10 @@ class Settings(BaseSettings):
     generation_cost_tokens: int = Field(default=500_000, gt=0)
     database_path: Path = Path("data/dreambot.sqlite3")
 
-    api_timeout_seconds: float = Field(default=30.0, gt=0)
-    poll_interval_seconds: float = Field(default=5.0, gt=0)
-    job_timeout_minutes: float = Field(default=60.0, gt=0)
-    simulator_time_scale: float = Field(default=1.0, gt=0)
+    api_timeout_seconds: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    poll_interval_seconds: float = Field(default=5.0, gt=0, allow_inf_nan=False)
+    job_timeout_minutes: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    simulator_time_scale: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
     command_sync: CommandSync = "off"
     dev_guild_id: int | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import discord
@@ -32,7 +33,7 @@ PROGRESS_EDIT_SECONDS = 15.0
 # All status edits together, per second, so 1,000 running clips never flood the API.
 EDITS_PER_SECOND = 4.0
 # Messages to look back through for a post we made but did not record.
-HISTORY_LOOKBACK = 50
+HISTORY_LOOKBACK = 300
 
 
 def _progress_state(status: str) -> str:
@@ -213,14 +214,17 @@ class ClipsCog(commands.Cog):
             dm = await self.bot.create_dm(discord.Object(generation.user_id))
             kwargs = self._result(generation)
             kwargs["content"] = "The channel of this clip is gone, so here it is.\n" + kwargs["content"]
-            return await dm.send(**kwargs)
+            return await dm.send(**kwargs, nonce=f"dreambot-{generation.id}")
         except (discord.NotFound, discord.Forbidden):
             return None
 
     async def _find_earlier_post(self, generation: Generation) -> discord.Message | None:
         """A post we sent before a crash but did not record, found by its footer marker."""
         channel = self.bot.get_partial_messageable(generation.channel_id, guild_id=generation.guild_id)
-        after = discord.Object(generation.status_message_id) if generation.status_message_id else None
+        # Results are posted after the status message, or at least after the clip finished.
+        finished = generation.completed_at or generation.failed_at or generation.requested_at
+        after = discord.Object(generation.status_message_id or discord.utils.time_snowflake(
+            datetime.fromtimestamp(finished, timezone.utc)))
         marker = texts.footer(generation)
         try:
             async for message in channel.history(limit=HISTORY_LOOKBACK, after=after):

@@ -126,7 +126,12 @@ class VideoAPI:
                     except NotFoundError:
                         pass
 
-            await asyncio.gather(*(one(job_id) for job_id in ids))
+            # Let every fetch finish (none is left running), then report the first real failure:
+            # leaving a failed id out would look like "not found" to the caller.
+            outcomes = await asyncio.gather(*(one(job_id) for job_id in ids), return_exceptions=True)
+            failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+            if failures:
+                raise failures[0]
             return found
         for start in range(0, len(ids), BATCH_SIZE):
             chunk = ids[start:start + BATCH_SIZE]
