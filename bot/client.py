@@ -77,7 +77,8 @@ class DreamBot(commands.Bot):
 
     def poll_schedule(self) -> PollSchedule:
         interval = self.settings.poll_interval_seconds
-        return PollSchedule(min_interval=interval / 5, max_interval=interval * 3, default_interval=interval)
+        return PollSchedule(min_interval=interval / 5, max_interval=interval * 3, default_interval=interval,
+                            batch=self.api.capabilities.batch_fetch)
 
     async def is_moderator(self, user: discord.abc.User) -> bool:
         """Manage Server, or the role a guild named for dreambot moderators."""

@@ -35,6 +35,8 @@ DEFAULT_BASE_URL = "https://api.aimlapi.com"
 FETCH_CONCURRENCY = 8
 # Most jobs one batch request names (keeps URLs well under common 8 KiB limits).
 BATCH_SIZE = 50
+# Batch requests in flight at once when more than one is needed.
+BATCH_CONCURRENCY = 4
 # luma-v2 holds a `state=` fetch for up to this long, whatever the caller hoped for.
 LUMA_MAX_HOLD_SECONDS = 30.0
 
@@ -133,12 +135,21 @@ class VideoAPI:
             if failures:
                 raise failures[0]
             return found
-        for start in range(0, len(ids), BATCH_SIZE):
-            chunk = ids[start:start + BATCH_SIZE]
+        gate = asyncio.Semaphore(BATCH_CONCURRENCY)
+
+        async def batch(chunk: list[str]) -> None:
             request = self.dialect.fetch_many(chunk)
             assert request is not None
-            for job in _parsed(self.dialect.parse_many, await self._request(request, idempotent=True), created=False):
+            async with gate:
+                answer = await self._request(request, idempotent=True)
+            for job in _parsed(self.dialect.parse_many, answer, created=False):
                 found[job.id] = job
+
+        chunks = [ids[start:start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)]
+        outcomes = await asyncio.gather(*(batch(chunk) for chunk in chunks), return_exceptions=True)
+        failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if failures:
+            raise failures[0]
         return found
 
     # Transport ------------------------------------------------------------------

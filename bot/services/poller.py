@@ -35,6 +35,8 @@ MAX_NOT_FOUND = 3
 # Publishing that failed is tried again after this many seconds, doubling, up to the cap.
 PUBLISH_RETRY_BASE = 2.0
 PUBLISH_RETRY_MAX = 300.0
+# On shutdown, how long the current step may take to finish before it is cancelled.
+STOP_GRACE_SECONDS = 5.0
 # Backoff after the API as a whole misbehaves.
 API_BACKOFF_BASE = 2.0
 API_BACKOFF_MAX = 120.0
@@ -83,6 +85,9 @@ class Poller:
         self.heartbeat_path = heartbeat_path
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._watch_wake = asyncio.Event()
+        self._stopping = False
         self._not_found: dict[int, int] = {}
         self._publish_retry_at: dict[int, tuple[float, float]] = {}
         self._publishing: set[int] = set()
@@ -97,18 +102,27 @@ class Poller:
     # Lifecycle ------------------------------------------------------------------
 
     def start(self) -> None:
+        self._stopping = False
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="dreambot-poller")
+        if self.api.capabilities.server_wait and (self._watcher is None or self._watcher.done()):
+            self._watcher = asyncio.create_task(self._watch(), name="dreambot-poller-watch")
 
-    async def stop(self) -> None:
-        """Stop after the current step; pending jobs stay pending in the store."""
-        if self._task is not None:
-            self._task.cancel()
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Let the current step finish (its store writes land), then stop; pending jobs stay
+        pending in the store and resume at the next start."""
+        self._stopping = True
+        self._wake.set()
+        for task in (self._watcher, self._task):
+            if task is None:
+                continue
+            if task is self._watcher:
+                task.cancel()  # only a read is in flight: nothing to finish
             try:
-                await self._task
-            except asyncio.CancelledError:
+                await asyncio.wait_for(task, timeout=grace)
+            except (asyncio.CancelledError, asyncio.TimeoutError):
                 pass
-            self._task = None
+        self._task = self._watcher = None
 
     @property
     def running(self) -> bool:
@@ -117,9 +131,45 @@ class Poller:
     def wake(self) -> None:
         """A new job was submitted: look at the queue now rather than at the next tick."""
         self._wake.set()
+        self._watch_wake.set()
+
+    async def _watch(self) -> None:
+        """Server-side wait (luma-v2): hold one fetch open on the job due to finish first, so its
+        end is seen the moment it happens, and look at the rest right away too."""
+        while not self._stopping:
+            try:
+                pending = [g for g in await self.store.jobs_to_poll() if g.api_id]
+                if not pending or self.clock() < self._api_backoff_until:
+                    await self._sleep_or_wake(self.schedule.max_interval)
+                    continue
+                target = min(pending, key=lambda g: g.submitted_at or g.requested_at)
+                asked_at = self.clock()
+                job = await self.api.fetch(target.api_id or "", wait_for=JobStatus.COMPLETED)
+                self.fetch_requests += 1
+                if job.status.finished:
+                    await self._handle(target, job, self.clock())
+                    self.wake()
+                elif self.clock() - asked_at < self.schedule.min_interval:
+                    # The server did not hold the answer: never spin on it.
+                    await asyncio.sleep(self.schedule.min_interval)
+            except asyncio.CancelledError:
+                raise
+            except VideoAPIError as error:
+                log.info("server-side wait failed (%s); the loop keeps polling", type(error).__name__)
+                await asyncio.sleep(self.schedule.max_interval)
+            except Exception:
+                log.exception("server-side wait failed")
+                await asyncio.sleep(self.schedule.max_interval)
+
+    async def _sleep_or_wake(self, delay: float) -> None:
+        try:
+            await asyncio.wait_for(self._watch_wake.wait(), timeout=delay)
+        except asyncio.TimeoutError:
+            pass
+        self._watch_wake.clear()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             delay = self.schedule.max_interval
             # Cleared before the cycle, so a wake() that arrives while it runs starts the next one at once.
             self._wake.clear()
@@ -198,7 +248,10 @@ class Poller:
         if not due:
             return
         batch = self.api.capabilities.batch_fetch
-        targets = pending if batch else due
+        # A batch request costs the same for one id or fifty: take along the jobs due soon,
+        # but not every pending one (that would re-plan jobs that are nowhere near done).
+        soon = now + self.schedule.min_interval
+        targets = [g for g in pending if self.schedule.is_due(g.id, soon)] if batch else due
         try:
             jobs, errors = await self._fetch(targets)
         except VideoAPIError as error:
