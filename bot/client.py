@@ -80,6 +80,13 @@ class DreamBot(commands.Bot):
         return PollSchedule(min_interval=interval / 5, max_interval=interval * 3, default_interval=interval,
                             batch=self.api.capabilities.batch_fetch)
 
+    async def interaction_is_moderator(self, interaction: discord.Interaction) -> bool:
+        """Discord puts the member's resolved permissions on the interaction (roles, owner,
+        Administrator): that Manage Server counts even when the guild's roles are not cached."""
+        if interaction.guild_id is not None and interaction.permissions.manage_guild:
+            return True
+        return await self.is_moderator(interaction.user)
+
     async def is_moderator(self, user: discord.abc.User) -> bool:
         """Manage Server, or the role a guild named for dreambot moderators."""
         if not isinstance(user, discord.Member):

@@ -49,9 +49,7 @@ class AdminCog(commands.GroupCog, group_name="dreamadmin", group_description="Mo
         if interaction.guild_id is None:
             await interaction.response.send_message("These commands work in a server.", ephemeral=True)
             return False
-        # Discord puts the member's resolved permissions on the interaction: that is the Manage Server
-        # that counts (a role, the owner, Administrator), even when the guild's roles are not cached.
-        if interaction.permissions.manage_guild or await self.bot.is_moderator(interaction.user):
+        if await self.bot.interaction_is_moderator(interaction):
             return True
         await interaction.response.send_message(
             "Only moderators (Manage Server, or the dreambot moderator role) can use this.", ephemeral=True)

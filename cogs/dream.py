@@ -201,10 +201,8 @@ class DreamCog(commands.Cog):
             await self.clips.post_status(generation, interaction.channel)
 
     async def _requester(self, interaction: discord.Interaction) -> Requester:
-        # As /dreamadmin decides: the interaction's resolved Manage Server counts even when roles are not cached.
-        moderator = bool(interaction.guild_id and interaction.permissions.manage_guild)
         return Requester(interaction.guild_id, interaction.channel_id or 0, interaction.user.id,
-                         moderator or await self.bot.is_moderator(interaction.user))
+                         await self.bot.interaction_is_moderator(interaction))
 
     def _refusal_text(self, error: Exception, requester: Requester) -> str:
         if isinstance(error, ReserveRefused):
