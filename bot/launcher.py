@@ -43,18 +43,24 @@ def _shutdown(bot, sig: signal.Signals) -> None:
     asyncio.get_running_loop().create_task(bot.close())
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    overrides = {"aimlapi_base_url": SIMULATOR_URL} if args.simulate else {}
+def settings_and_logging(program: str = "dreambot", **overrides: object) -> Settings:
+    """Read the settings (a bad one ends the process with one line, exit 2) and set up
+    logging that scrubs the token and the key from every line."""
     try:
         settings = load_settings(**overrides)
     except SettingsError as error:
-        print(f"dreambot: cannot start: {error}. See .env.example.", file=sys.stderr)
+        print(f"{program}: cannot start: {error}. See .env.example.", file=sys.stderr)
         raise SystemExit(2) from None
     secrets = [settings.discord_token.get_secret_value()]
     if settings.aimlapi_key is not None:
         secrets.append(settings.aimlapi_key.get_secret_value())
     setup_logging(settings.log_level, secrets)
+    return settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    settings = settings_and_logging(**({"aimlapi_base_url": SIMULATOR_URL} if args.simulate else {}))
     try:
         asyncio.run(run(settings))
     except KeyboardInterrupt:

@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import signal
-import sys
 
 
 def main() -> None:
@@ -33,18 +32,9 @@ def main() -> None:
 
     discord.http.Route.BASE = world["discord_base"]
 
-    from bot.logging_setup import setup_logging
-    from bot.settings import SettingsError, load_settings
+    from bot.launcher import settings_and_logging
 
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"proc_bot: cannot start: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    secrets = [settings.discord_token.get_secret_value()]
-    if settings.aimlapi_key is not None:
-        secrets.append(settings.aimlapi_key.get_secret_value())
-    setup_logging(settings.log_level, secrets)
+    settings = settings_and_logging("proc_bot")
     if world.get("fast"):
         from tests.fault_tools import FAST_POLLER
         from bot.services import poller

@@ -11,7 +11,7 @@ import logging
 import socket
 import time
 from contextlib import AsyncExitStack
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator
 
 import aiohttp
 import pytest
