@@ -141,20 +141,26 @@ class _Routes:
             raise _invalid([FieldError(name, f"'{name}' is a required query parameter")], "Query validation error!")
         return value
 
-    # -- unified ---------------------------------------------------------------------------------
-    async def unified_create(self, request: web.Request) -> web.Response:
+    # -- the v2 family (unified and luma-v2 share the Luma v2 payload) -------------------------------
+    async def _v2_create(self, request: web.Request, dialect: str, validate, default_model: str | None,
+                         render_job, status: int) -> web.Response:
         body, parsed = await _read_json(request)
         refs = _generation_frames(body)
-        key, fault = await self._begin(request, "unified", "extend" if refs else "create")
+        kind = "extend" if refs else "create"
+        key, fault = await self._begin(request, dialect, kind)
         if not parsed:
             raise SimError(400, "Malformed JSON body")
-        if errors := validate_unified(body):
+        if errors := validate(body):
             raise _invalid(errors)
-        parents = self._sources(key, "unified", refs)
-        job = self.sim.create_job(key, "unified", model=body["model"], prompt=body["prompt"], request=body,
-                                  kind="extend" if refs else "create", aspect_ratio=body.get("aspect_ratio"),
-                                  parents=parents)
-        return self._answer(render.unified(job, self.sim.now()), fault)
+        parents = self._sources(key, dialect, refs)
+        job = self.sim.create_job(key, dialect, model=body.get("model") or default_model, prompt=body["prompt"],
+                                  request=body, kind=kind, aspect_ratio=body.get("aspect_ratio"), parents=parents)
+        return self._answer(render_job(job, self.sim.now()), fault, status=status)
+
+    # -- unified ---------------------------------------------------------------------------------
+    async def unified_create(self, request: web.Request) -> web.Response:
+        # The schema requires `model`, so it is always there once validated.
+        return await self._v2_create(request, "unified", validate_unified, None, render.unified, 200)
 
     async def unified_fetch(self, request: web.Request) -> web.Response:
         key, _ = await self._begin(request, "unified", "fetch_one", ids=1)
@@ -163,18 +169,7 @@ class _Routes:
 
     # -- luma-v2 ---------------------------------------------------------------------------------
     async def luma_v2_create(self, request: web.Request) -> web.Response:
-        body, parsed = await _read_json(request)
-        refs = _generation_frames(body)
-        key, fault = await self._begin(request, "luma-v2", "extend" if refs else "create")
-        if not parsed:
-            raise SimError(400, "Malformed JSON body")
-        if errors := validate_luma_v2(body):
-            raise _invalid(errors)
-        parents = self._sources(key, "luma-v2", refs)
-        job = self.sim.create_job(key, "luma-v2", model=body.get("model") or "ray-2", prompt=body["prompt"],
-                                  request=body, kind="extend" if refs else "create",
-                                  aspect_ratio=body.get("aspect_ratio"), parents=parents)
-        return self._answer(render.luma_v2(job, self.sim.now()), fault, status=201)
+        return await self._v2_create(request, "luma-v2", validate_luma_v2, "ray-2", render.luma_v2, 201)
 
     async def luma_v2_fetch(self, request: web.Request) -> web.Response:
         key, _ = await self._begin(request, "luma-v2", "fetch_one", ids=1)
