@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.api import VideoAPI
 from bot.services.dreams import DreamService
+from bot.services.moderation import Access, access_of, has_manage_server, holds_role
 from bot.services.schedule import PollSchedule
 from bot.settings import Settings
 from storage import Store
@@ -80,24 +81,30 @@ class DreamBot(commands.Bot):
         return PollSchedule(min_interval=interval / 5, max_interval=interval * 3, default_interval=interval,
                             batch=self.api.capabilities.batch_fetch)
 
-    async def interaction_is_moderator(self, interaction: discord.Interaction) -> bool:
+    async def moderator_role_id(self, guild_id: int | None) -> int | None:
+        if guild_id is None:
+            return None
+        return (await self.store.guild_settings(guild_id)).moderator_role_id
+
+    async def moderator_access(self, interaction: discord.Interaction) -> Access:
         """Discord puts the member's resolved permissions on the interaction (roles, owner,
-        Administrator): that Manage Server counts even when the guild's roles are not cached."""
-        if interaction.guild_id is not None and interaction.permissions.manage_guild:
-            return True
-        return await self.is_moderator(interaction.user)
+        Administrator): those decide Manage Server, never the cached roles, which may be stale."""
+        if interaction.guild_id is None:
+            return Access.MEMBER
+        if has_manage_server(interaction.permissions):
+            return Access.MANAGER
+        return access_of(interaction.permissions, interaction.user, await self.moderator_role_id(interaction.guild_id))
+
+    async def interaction_is_moderator(self, interaction: discord.Interaction) -> bool:
+        return await self.moderator_access(interaction) >= Access.ROLE_MODERATOR
 
     async def is_moderator(self, user: discord.abc.User) -> bool:
-        """Manage Server, or the role a guild named for dreambot moderators."""
+        """For a message author (no interaction): Manage Server from the cache, or the moderator role."""
         if not isinstance(user, discord.Member):
             return False
-        # The interaction's own permission data is authoritative; the cached roles may be stale.
-        resolved = getattr(user, "resolved_permissions", None)
-        if user.guild_permissions.manage_guild or (resolved is not None and resolved.manage_guild):
+        if has_manage_server(user.guild_permissions):
             return True
-        settings = await self.store.guild_settings(user.guild.id)
-        role_id = getattr(settings, "moderator_role_id", None)
-        return role_id is not None and any(role.id == role_id for role in user.roles)
+        return holds_role(user, await self.moderator_role_id(user.guild.id))
 
     async def _sync_commands(self) -> None:
         """Sync only when asked, and only when the commands changed since the last sync (no storm on restarts)."""

@@ -312,14 +312,69 @@ def audit_line(entry: AuditEntry, cost: int) -> str:
     elif action == "set_moderator_role":
         role = d.get("role_id")
         what = f"set the moderator role to <@&{role}>" if role else "removed the moderator role"
+    elif action == "refused":
+        on = f" for {target}" if entry.target_user_id else ""
+        what = f"was refused `/dreamadmin {d.get('command', '?')}`{on}: {_refused_why(d)}"
     else:
         details = ", ".join(f"{k}={v}" for k, v in d.items())
         what = f"{action} {target if entry.target_user_id else ''}{f' ({details})' if details else ''}".strip()
     return f"<t:{int(entry.created_at)}:f> <@{entry.actor_id}> {what}"
 
 
-def audit_text(entries: Sequence[AuditEntry], cost: int, limit: int = 1900) -> str:
+# Why a /dreamadmin call was refused (moderation.Reason values), as the audit log says it.
+REFUSED_WHY = {
+    "not_moderator": "not a moderator",
+    "needs_manage_server": "needs Manage Server",
+    "own_account": "their own account",
+    "moderator_target": "that member is a moderator",
+    "everyone_role": "`@everyone` can't be the moderator role",
+    "managed_role": "a role managed by an integration",
+}
+
+
+def _refused_why(details: dict[str, Any]) -> str:
+    reason = str(details.get("reason", ""))
+    why = REFUSED_WHY.get(reason, reason or "refused")
+    role = details.get("role_id")
+    return f"{why} (<@&{role}>)" if reason == "managed_role" and role else why
+
+
+# What only Manage Server may change, by subcommand, for the refusal a role moderator sees.
+MANAGER_ONLY_WHAT = {
+    "cap set": "change the server's default cap",
+    "cap clear": "change the server's default cap",
+    "limits": "change the running limits and the cooldown",
+    "role": "choose the moderator role",
+}
+
+
+def moderation_refusal(reason: str, command: str, *, target_user_id: int | None = None,
+                       role_id: int | None = None) -> str:
+    """What a member sees when a /dreamadmin call is refused (ephemeral; pings nobody)."""
+    if reason == "not_moderator":
+        return "Only moderators (Manage Server, or the dreambot moderator role) can use this."
+    if reason == "needs_manage_server":
+        what = MANAGER_ONLY_WHAT.get(command, f"use `/dreamadmin {command}`")
+        return (f"Only members with Manage Server can {what}: it applies to moderators too. "
+                "The moderator role covers other members' caps and blocks, the channels, and the reports.")
+    if reason == "own_account":
+        return ("The moderator role can't change your own cap or block. "
+                "Ask someone with Manage Server; the attempt is in the audit log.")
+    if reason == "moderator_target":
+        return (f"<@{target_user_id}> is a moderator too. Only members with Manage Server can change a "
+                "moderator's cap or block.")
+    if reason == "everyone_role":
+        return "`@everyone` can't be the moderator role: every member would become a moderator."
+    if reason == "managed_role":
+        return (f"<@&{role_id}> is managed by an integration (a bot's own role, the Server Booster role or a "
+                "linked service), so members get it without an admin choosing them. Pick a role that admins "
+                "hand out.")
+    return "That isn't allowed."
+
+
+def audit_text(entries: Sequence[AuditEntry], cost: int, limit: int = 1900, *,
+               empty: str = "No moderator changes yet.") -> str:
     """Newest first, whole lines only (a Discord message holds 2,000 characters)."""
     if not entries:
-        return "No moderator changes yet."
-    return _fit([audit_line(entry, cost) for entry in entries], limit, "… and {n} older changes not shown")
+        return empty
+    return _fit([audit_line(entry, cost) for entry in entries], limit, "… and {n} older entries not shown")

@@ -1,7 +1,8 @@
 """/dreamadmin: caps, limits, blocks, channels, reports and the audit log, per guild.
 
-Discord hides the group from members without Manage Server (`default_permissions`), and
-`interaction_check` checks again, because server admins can change command permissions.
+The group has no `default_permissions`: members with the moderator role must be able to
+see it without a trip to Server Settings → Integrations. So the bot decides who may run
+what (`bot.services.moderation`), refuses ephemerally, and audits every refusal.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import texts
+from bot.services import moderation
 from bot.services.charts import daily_spend_chart
 
 if TYPE_CHECKING:
@@ -25,12 +27,13 @@ log = logging.getLogger(__name__)
 
 Period = Literal["day", "week", "month", "lifetime"]
 Unit = Literal["clips", "tokens"]
+AuditShow = Literal["all", "changes", "refusals"]
 REPORT_ROWS = 10
+GROUP = "dreamadmin"
 
 
 @app_commands.guild_only()
-@app_commands.default_permissions(manage_guild=True)
-class AdminCog(commands.GroupCog, group_name="dreamadmin", group_description="Moderate dreambot in this server"):
+class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate dreambot in this server"):
     cap = app_commands.Group(name="cap", description="Spending caps")
     channels = app_commands.Group(name="channels", description="Where clips may be made")
 
@@ -49,12 +52,31 @@ class AdminCog(commands.GroupCog, group_name="dreamadmin", group_description="Mo
         if interaction.guild_id is None:
             await interaction.response.send_message("These commands work in a server.", ephemeral=True)
             return False
-        if await self.bot.interaction_is_moderator(interaction):
+        command = _subcommand(interaction)
+        if moderation.has_manage_server(interaction.permissions):
+            return True  # everything, without a store read before the answer
+        role_id = await self.bot.moderator_role_id(interaction.guild_id)
+        access = moderation.access_of(interaction.permissions, interaction.user, role_id)
+        target = moderation.target_of(interaction.namespace.member, role_id)
+        reason = moderation.refusal(command, access, interaction.user.id, target)
+        if reason is None:
             return True
-        await interaction.response.send_message(
-            "Only moderators (Manage Server, or the dreambot moderator role) can use this.", ephemeral=True)
-        log.info("refused /dreamadmin to non-moderator %s in guild %s", interaction.user.id, interaction.guild_id)
+        await self._refuse(interaction, command, reason, target_user_id=target.user_id if target else None)
         return False
+
+    async def _refuse(self, interaction: discord.Interaction, command: str, reason: moderation.Reason, *,
+                      target_user_id: int | None = None, role_id: int | None = None) -> None:
+        """Tell the member why, then keep the attempt in the audit log (even if Discord lost the answer)."""
+        assert interaction.guild_id is not None
+        text = texts.moderation_refusal(reason, command, target_user_id=target_user_id, role_id=role_id)
+        log.info("refused /%s %s to user %s in guild %s: %s", GROUP, command, interaction.user.id,
+                 interaction.guild_id, reason)
+        try:
+            await interaction.response.send_message(text, ephemeral=True)
+        finally:
+            await self.bot.store.record_refusal(
+                interaction.guild_id, actor_id=interaction.user.id, command=command, reason=reason,
+                target_user_id=target_user_id, details={"role_id": role_id} if role_id else None)
 
     async def cog_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """A refused member already got the refusal (not an error worth a traceback); anything else gets words."""
@@ -145,9 +167,13 @@ class AdminCog(commands.GroupCog, group_name="dreamadmin", group_description="Mo
         await self.bot.store.set_blocked(interaction.guild_id, member.id, False, actor_id=interaction.user.id)
         await self._done(interaction, f"{member.mention} may make clips again.")
 
-    @app_commands.command(name="role", description="Name a role whose members may use these commands (none to clear)")
+    @app_commands.command(name="role", description="Name a role whose members may moderate others (none to clear)")
+    @app_commands.describe(role="Its members may set other members' caps, block them and read the reports")
     async def role(self, interaction: discord.Interaction, role: discord.Role | None = None) -> None:
         assert interaction.guild_id is not None
+        if role is not None and (reason := moderation.role_refusal(role)) is not None:
+            await self._refuse(interaction, "role", reason, role_id=role.id)
+            return
         await self.bot.store.set_moderator_role(interaction.guild_id, role.id if role else None, actor_id=interaction.user.id)
         await self._done(interaction, f"Moderator role: {role.mention}." if role else "No moderator role: Manage Server only.")
 
@@ -204,11 +230,21 @@ class AdminCog(commands.GroupCog, group_name="dreamadmin", group_description="Mo
         rows = await self.bot.store.member_history(interaction.guild_id, member.id, limit=15)
         await self._done(interaction, f"**{discord.utils.escape_markdown(member.display_name)}**\n" + texts.history_text(rows, self.cost))
 
-    @app_commands.command(name="audit", description="Recent moderator changes in this server")
-    async def audit(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 50] = 20) -> None:
+    @app_commands.command(name="audit", description="Recent moderator changes and refused attempts in this server")
+    @app_commands.describe(limit="How many entries", show="Changes, refused attempts, or both")
+    async def audit(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 50] = 20,
+                    show: AuditShow = "all") -> None:
         assert interaction.guild_id is not None
-        rows = await self.bot.store.audit_log(interaction.guild_id, limit=limit)
-        await self._done(interaction, texts.audit_text(rows, self.cost))
+        refusals = {"all": None, "changes": False, "refusals": True}[show]
+        rows = await self.bot.store.audit_log(interaction.guild_id, limit=limit, refusals=refusals)
+        empty = "No refused attempts yet." if refusals else "No moderator changes yet."
+        await self._done(interaction, texts.audit_text(rows, self.cost, empty=empty))
+
+
+def _subcommand(interaction: discord.Interaction) -> str:
+    """`cap set` for `/dreamadmin cap set`: the policy's name for the command."""
+    name = interaction.command.qualified_name if interaction.command else ""
+    return name.removeprefix(GROUP).strip()
 
 
 async def setup(bot: DreamBot) -> None:

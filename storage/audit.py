@@ -1,4 +1,4 @@
-"""The moderators' audit trail: one row per change, written in the change's transaction."""
+"""The moderators' audit trail: one row per change or refused attempt, written in the change's transaction."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 import aiosqlite
 
 from storage.models import AuditEntry
+
+REFUSED = "refused"  # the action of a refused attempt; every other action is a change
 
 
 async def write(
@@ -28,15 +30,16 @@ async def write(
     await conn.execute(query, (guild_id, actor_id, action, target_user_id, text, now))
 
 
-async def recent(conn: aiosqlite.Connection, guild_id: int, limit: int) -> list[AuditEntry]:
+async def recent(conn: aiosqlite.Connection, guild_id: int, limit: int, *, refusals: bool | None = None) -> list[AuditEntry]:
     query = """
         SELECT id, guild_id, actor_id, action, target_user_id, details, created_at
         FROM audit_log
-        WHERE guild_id = ?
+        WHERE guild_id = ? AND (? IS NULL OR (action = ?) = ?)
         ORDER BY id DESC
         LIMIT ?
     """
-    rows = await conn.execute_fetchall(query, (guild_id, limit))
+    wanted = None if refusals is None else int(refusals)
+    rows = await conn.execute_fetchall(query, (guild_id, wanted, REFUSED, wanted, limit))
     return [
         AuditEntry(r["id"], r["guild_id"], r["actor_id"], r["action"], r["target_user_id"],
                    json.loads(r["details"]), r["created_at"])

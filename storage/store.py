@@ -306,10 +306,21 @@ class Store:
         async with self._db.read() as conn:
             return await limits.is_channel_allowed(conn, guild_id, channel_id)
 
-    async def audit_log(self, guild_id: int, limit: int = 20) -> list[AuditEntry]:
-        """Newest first."""
+    async def audit_log(self, guild_id: int, limit: int = 20, *, refusals: bool | None = None) -> list[AuditEntry]:
+        """Newest first; `refusals` True = only refused attempts, False = only changes, None = both."""
         async with self._db.read() as conn:
-            return await audit.recent(conn, guild_id, limit)
+            return await audit.recent(conn, guild_id, limit, refusals=refusals)
+
+    async def record_refusal(
+        self, guild_id: int, *, actor_id: int, command: str, reason: str, target_user_id: int | None = None,
+        details: dict[str, Any] | None = None, now: Instant | None = None,
+    ) -> None:
+        """A refused moderator command stays in the audit trail beside the changes, with who tried."""
+        at = self._now(now)
+        async with self._db.transaction() as conn:
+            await audit.write(conn, guild_id=guild_id, actor_id=actor_id, action=audit.REFUSED, now=at,
+                              target_user_id=target_user_id,
+                              details={**(details or {}), "command": command, "reason": reason})
 
     # Settings: moderator changes (each with its audit row, same transaction) ------------
 
