@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any, Mapping
 
@@ -9,6 +10,7 @@ import discord
 from discord import app_commands
 
 from bot.simulator import SimulatorConfig
+from storage import AuditEntry
 from tests.harness import payloads
 from tests.harness.fake_discord import RecordedRequest
 from tests.world import API_KEY, TIME_SCALE, World
@@ -106,18 +108,30 @@ async def add_role(w: World, name: str, *, guild_id: int | None = None,
 
 async def admin_role(w: World, role: Mapping[str, Any] | None, *, perms=MOD) -> RecordedRequest:
     """`/dreamadmin role [role]`: a role option carries its object in data.resolved.roles."""
-    options = {} if role is None else {"role": payloads.Option(8, str(role["id"]))}
-    guild_id = w.h.guild_id
-    payload = payloads.slash_command(
-        "dreamadmin", options, subcommand="role",
-        command_guild_id=w.h._command_guild_id("dreamadmin", discord.AppCommandType.chat_input, None, False),
-        **w.h._context(guild_id=guild_id, channel_id=None, user=None, dm=False, member_roles=(),
-                       member_permissions=perms, app_permissions=None, locale="en-US"),
-    )
-    if role is not None:
-        payload["data"]["resolved"] = {"roles": {str(role["id"]): dict(role)}}
-    w.h.dispatch("INTERACTION_CREATE", payload)
-    return await answer(w, int(payload["id"]))
+    iid = await w.h.slash("dreamadmin", {} if role is None else {"role": role}, subcommand="role",
+                          member_permissions=perms)
+    return await answer(w, iid)
+
+
+async def audit_count(w: World, guild_id: int | None = None) -> int:
+    return len(await w.store.audit_log(guild_id or w.h.guild_id, limit=10**6))
+
+
+async def refusal_row(w: World, before: int, *, check_failure: bool = True, guild_id: int | None = None,
+                      timeout: float = 5.0) -> AuditEntry:
+    """The refused attempt's audit row. The bot answers first (the 3-second window) and writes the row
+    after, so wait for it; a refusal in the group's check also ends in one CheckFailure."""
+    guild = guild_id or w.h.guild_id
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await audit_count(w, guild) <= before:
+        assert asyncio.get_running_loop().time() < deadline, "the refusal left no audit row"
+        await asyncio.sleep(0.01)
+    if check_failure:
+        await w.h.wait_error(lambda e: isinstance(e.error, app_commands.CheckFailure), timeout=timeout)
+        assert take_check_failures(w) == 1
+    entry = (await w.store.audit_log(guild, limit=1))[0]
+    assert entry.action == "refused", entry
+    return entry
 
 
 def take_check_failures(w: World) -> int:

@@ -1,101 +1,22 @@
-"""/dreamadmin through the real bot and the fake Discord: who may use it, caps, and what members then see."""
+"""/dreamadmin through the real bot and the fake Discord: caps, per-guild settings, and what members then see
+(who may run what: test_admin_access.py)."""
 
 from __future__ import annotations
 
-import logging
-
 from tests.admin_helpers import (
     COST,
-    MANAGE_GUILD,
-    PLAIN,
-    add_role,
     admin,
-    admin_role,
     admin_text,
     clip_id,
     dream,
     finish,
     generation_count,
-    is_ephemeral,
     person,
     posted,
     slow_sim,
-    take_check_failures,
-    text_of,
 )
 from tests.harness import payloads
 from tests.world import world
-
-
-# Who may use it ------------------------------------------------------------------------
-
-async def test_the_group_is_hidden_from_non_moderators_and_guild_only(tmp_path):
-    async with world(tmp_path, command_sync="global") as w:
-        schema = w.bot.tree.get_command("dreamadmin").to_dict(w.bot.tree)
-        assert int(schema["default_member_permissions"]) == MANAGE_GUILD.value
-        assert schema["contexts"] == [0] and schema["dm_permission"] is False
-        # ...and that is what the sync sent to Discord.
-        synced = [r for r in w.fake.requests_to("PUT", r"/applications/\d+/commands") if r.ok]
-        assert synced, "the bot did not sync its commands"
-        sent = next(c for c in synced[-1].json if c["name"] == "dreamadmin")
-        assert int(sent["default_member_permissions"]) == MANAGE_GUILD.value
-        assert sent.get("contexts") == [0] and sent.get("dm_permission") is False
-        # Subcommands never carry their own permissions (Discord would reject them).
-        assert all("default_member_permissions" not in o for o in sent["options"])
-
-
-async def test_a_non_moderator_gets_a_plain_refusal_and_nothing_changes(tmp_path, caplog):
-    alice = person("alice")
-    async with world(tmp_path, members=[payloads.member(alice)]) as w:
-        # A server admin let everyone see the command (an override): the bot checks again.
-        for sub, options in [("cap set", {"amount": 0, "member": alice}), ("block", {"member": alice}),
-                             ("limits", {"per_member": 1}), ("report", {}), ("audit", {})]:
-            said = await admin(w, sub, options, perms=PLAIN)
-            assert said.json["type"] == 4 and is_ephemeral(said)
-            assert text_of(said) == "Only moderators (Manage Server, or the dreambot moderator role) can use this."
-            assert not said.files
-            assert take_check_failures(w) == 1
-        # A refusal is not an error: no traceback in the bot's log.
-        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
-        assert await w.store.audit_log(w.h.guild_id) == []
-        member = await w.store.member_settings(w.h.guild_id, int(alice["id"]))
-        assert not member.blocked and not member.cap_override
-        assert (await w.store.guild_settings(w.h.guild_id)).member_running_limit == 2
-        # The refused member can still make clips: nothing was set.
-        assert "is on its way" in await dream(w, alice)
-
-
-async def test_manage_server_or_the_named_moderator_role_is_allowed(tmp_path):
-    carol = person("carol")
-    async with world(tmp_path, members=[payloads.member(carol)]) as w:
-        # Manage Server as Discord reports it on the interaction.
-        assert "1 per member" in await admin_text(w, "limits", {"per_member": 1})
-        # Manage Server through a role the member holds.
-        managers = await add_role(w, "managers", permissions=MANAGE_GUILD)
-        assert "3 per member" in await admin_text(w, "limits", {"per_member": 3}, perms=PLAIN, roles=[int(managers["id"])])
-
-        helpers = await add_role(w, "dream helpers")
-        said = await admin_role(w, helpers)
-        assert text_of(said) == f"Moderator role: <@&{helpers['id']}>."
-        assert (await w.store.guild_settings(w.h.guild_id)).moderator_role_id == int(helpers["id"])
-
-        # Carol has the role but no Manage Server: allowed.
-        said = await admin_text(w, "limits", {"cooldown_seconds": 5}, user=carol,
-                                perms=PLAIN, roles=[int(helpers["id"])])
-        assert "Cooldown between requests: 5 s" in said
-        newest = (await w.store.audit_log(w.h.guild_id, limit=1))[0]
-        assert newest.actor_id == int(carol["id"]) and newest.action == "set_cooldown"
-        # Without the role she is refused.
-        said = await admin(w, "limits", {"cooldown_seconds": 0}, user=carol, perms=PLAIN)
-        assert "Only moderators" in text_of(said)
-        assert take_check_failures(w) == 1
-        assert (await w.store.guild_settings(w.h.guild_id)).cooldown_seconds == 5
-
-        # Clearing the role: the role alone no longer lets her in.
-        assert text_of(await admin_role(w, None)) == "No moderator role: Manage Server only."
-        said = await admin(w, "audit", user=carol, perms=PLAIN, roles=[int(helpers["id"])])
-        assert "Only moderators" in text_of(said)
-        assert take_check_failures(w) == 1
 
 
 # Caps --------------------------------------------------------------------------------

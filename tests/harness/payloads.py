@@ -104,6 +104,16 @@ class Option:
     value: Any
 
 
+@dataclass(frozen=True)
+class MemberOption:
+    """A member given as a user option, with the roles and channel permissions Discord resolves for them
+    (a plain user dict resolves to a member with no roles and the default permissions)."""
+
+    user: Mapping[str, Any]
+    roles: tuple[int, ...] = ()
+    permissions: PermissionsLike = DEFAULT_MEMBER_PERMISSIONS
+
+
 def _perm_str(value: PermissionsLike) -> str:
     if isinstance(value, discord.Permissions):
         return str(value.value)
@@ -519,6 +529,10 @@ def _is_attachment(value: Mapping[str, Any]) -> bool:
     return "filename" in value
 
 
+def _is_role(value: Mapping[str, Any]) -> bool:
+    return "managed" in value and "position" in value and "permissions" in value
+
+
 def _is_channel(value: Mapping[str, Any]) -> bool:
     return "type" in value and "name" in value and "username" not in value
 
@@ -547,6 +561,15 @@ def _build_options(
             option_type, value = 10, raw
         elif isinstance(raw, str):
             option_type, value = 3, raw
+        elif isinstance(raw, MemberOption):
+            resolved.setdefault("users", {})[str(raw.user["id"])] = dict(raw.user)
+            resolved_member = member(raw.user, raw.roles, permissions=raw.permissions)
+            resolved_member.pop("user")
+            resolved.setdefault("members", {})[str(raw.user["id"])] = resolved_member
+            option_type, value = 6, str(raw.user["id"])
+        elif isinstance(raw, Mapping) and _is_role(raw):
+            resolved.setdefault("roles", {})[str(raw["id"])] = dict(raw)
+            option_type, value = 8, str(raw["id"])
         elif isinstance(raw, Mapping) and _is_attachment(raw):
             resolved.setdefault("attachments", {})[str(raw["id"])] = dict(raw)
             option_type, value = 11, str(raw["id"])
