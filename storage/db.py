@@ -132,8 +132,10 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (cancellation included)."""
         async with self._lock:
-            await self._execute_retrying("BEGIN IMMEDIATE")
+            # BEGIN inside the try: a cancel while it is awaited still lets it run on
+            # aiosqlite's thread, and the ROLLBACK queued behind it closes it again.
             try:
+                await self._execute_retrying("BEGIN IMMEDIATE")
                 yield self.conn
                 await self.conn.execute("COMMIT")
             except BaseException:
@@ -148,8 +150,8 @@ class Database:
             if not snapshot:
                 yield self.conn
                 return
-            await self._execute_retrying("BEGIN")
             try:
+                await self._execute_retrying("BEGIN")  # inside the try, as in transaction()
                 yield self.conn
             finally:
                 await asyncio.shield(self._rollback())

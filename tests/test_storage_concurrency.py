@@ -115,3 +115,20 @@ async def test_concurrent_open_migrates_once(tmp_path, stores):
     finally:
         for s in opened:
             await s.close()
+
+
+async def test_a_cancel_while_begin_is_awaited_leaves_no_open_transaction(tmp_path):
+    """The cancel lands while BEGIN IMMEDIATE is on aiosqlite's thread: it still runs there, so the
+    store must roll it back, or every later write fails with 'cannot start a transaction within a
+    transaction'."""
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        for _ in range(20):
+            task = asyncio.create_task(try_reserve(store))
+            await asyncio.sleep(0)  # the task is now awaiting its BEGIN
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            made = await try_reserve(store, user_id=11)
+            assert not isinstance(made, BaseException)
+            await store.fail(made.id, "test")
+        totals = await store.ledger_totals()
+        assert totals.open_reserved == 0 and totals.balanced
