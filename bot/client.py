@@ -86,14 +86,21 @@ class DreamBot(commands.Bot):
             return None
         return (await self.store.guild_settings(guild_id)).moderator_role_id
 
-    async def moderator_access(self, interaction: discord.Interaction) -> Access:
-        """Discord puts the member's resolved permissions on the interaction (roles, owner,
-        Administrator): those decide Manage Server, never the cached roles, which may be stale."""
+    async def moderation_context(self, interaction: discord.Interaction) -> tuple[Access, int | None]:
+        """The invoker's access and the guild's moderator role (None when it was not needed).
+
+        Discord puts the member's resolved permissions on the interaction (roles, owner,
+        Administrator): those decide Manage Server, never the cached roles, which may be
+        stale. Manage Server needs no store read before the answer."""
         if interaction.guild_id is None:
-            return Access.MEMBER
+            return Access.MEMBER, None
         if has_manage_server(interaction.permissions):
-            return Access.MANAGER
-        return access_of(interaction.permissions, interaction.user, await self.moderator_role_id(interaction.guild_id))
+            return Access.MANAGER, None
+        role_id = await self.moderator_role_id(interaction.guild_id)
+        return access_of(interaction.permissions, interaction.user, role_id), role_id
+
+    async def moderator_access(self, interaction: discord.Interaction) -> Access:
+        return (await self.moderation_context(interaction))[0]
 
     async def interaction_is_moderator(self, interaction: discord.Interaction) -> bool:
         return await self.moderator_access(interaction) >= Access.ROLE_MODERATOR

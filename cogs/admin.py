@@ -53,10 +53,9 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
             await interaction.response.send_message("These commands work in a server.", ephemeral=True)
             return False
         command = _subcommand(interaction)
-        if moderation.has_manage_server(interaction.permissions):
-            return True  # everything, without a store read before the answer
-        role_id = await self.bot.moderator_role_id(interaction.guild_id)
-        access = moderation.access_of(interaction.permissions, interaction.user, role_id)
+        access, role_id = await self.bot.moderation_context(interaction)
+        if access is moderation.Access.MANAGER:
+            return True
         target = moderation.target_of(interaction.namespace.member, role_id)
         reason = moderation.refusal(command, access, interaction.user.id, target)
         if reason is None:

@@ -72,7 +72,7 @@ class Cast:
 Call = tuple[str, dict[str, Any]]
 
 
-def as_option(w: World, cast: Cast, who: dict[str, Any]) -> payloads.MemberOption | dict[str, Any]:
+def as_option(cast: Cast, who: dict[str, Any]) -> payloads.MemberOption | dict[str, Any]:
     """A member option resolved as Discord does it: with their roles and permissions."""
     if who is cast.frank or who is cast.admin:
         return payloads.MemberOption(who, permissions=MOD)
@@ -81,8 +81,8 @@ def as_option(w: World, cast: Cast, who: dict[str, Any]) -> payloads.MemberOptio
     return who
 
 
-def member_changes(w: World, cast: Cast, target: dict[str, Any]) -> list[Call]:
-    member = as_option(w, cast, target)
+def member_changes(cast: Cast, target: dict[str, Any]) -> list[Call]:
+    member = as_option(cast, target)
     return [("cap set", {"amount": 3, "member": member}), ("cap clear", {"member": member}),
             ("block", {"member": member}), ("unblock", {"member": member})]
 
@@ -98,10 +98,10 @@ def scenarios(w: World, cast: Cast, caller: dict[str, Any]) -> dict[str, list[Ca
             ("channels allow", {"channel": channel}), ("channels remove", {"channel": channel}),
             ("channels everywhere", {})],
         "`cap set`, `cap clear`, `block`, `unblock` on a member without moderator powers":
-            member_changes(w, cast, cast.alice),
-        "the same on yourself": member_changes(w, cast, caller),
+            member_changes(cast, cast.alice),
+        "the same on yourself": member_changes(cast, caller),
         "the same on another moderator (Manage Server or the role)":
-            [call for other in others for call in member_changes(w, cast, other)],
+            [call for other in others for call in member_changes(cast, other)],
         "`cap set`, `cap clear` without a member (the server's default cap)": [
             ("cap set", {"amount": 5}), ("cap clear", {})],
         "`limits` (clips running at once, cooldown)": [("limits", {"per_member": 3})],
@@ -182,7 +182,7 @@ async def test_a_role_moderator_cannot_raise_their_own_cap_or_unblock_themselves
             await refusal_row(w, before)
             return said
 
-        herself = as_option(w, cast, carol)
+        herself = as_option(cast, carol)
         await admin_text(w, "cap set", {"amount": 0, "member": herself})  # an admin caps her at nothing
 
         said = await carol_is_refused("cap set", {"amount": 100, "member": herself})
@@ -204,7 +204,7 @@ async def test_a_role_moderator_cannot_raise_their_own_cap_or_unblock_themselves
         assert (await w.store.member_settings(w.h.guild_id, int(carol["id"]))).blocked
 
         # Nor by way of a fellow moderator (two of them could raise each other's caps).
-        said = await carol_is_refused("cap set", {"amount": 100, "member": as_option(w, cast, cast.erin)})
+        said = await carol_is_refused("cap set", {"amount": 100, "member": as_option(cast, cast.erin)})
         assert said == (f"<@{cast.erin['id']}> is a moderator too. Only members with Manage Server can change a "
                         "moderator's cap or block.")
 

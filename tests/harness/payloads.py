@@ -561,25 +561,20 @@ def _build_options(
             option_type, value = 10, raw
         elif isinstance(raw, str):
             option_type, value = 3, raw
-        elif isinstance(raw, MemberOption):
-            resolved.setdefault("users", {})[str(raw.user["id"])] = dict(raw.user)
-            resolved_member = member(raw.user, raw.roles, permissions=raw.permissions)
-            resolved_member.pop("user")
-            resolved.setdefault("members", {})[str(raw.user["id"])] = resolved_member
-            option_type, value = 6, str(raw.user["id"])
+        elif isinstance(raw, MemberOption) or (isinstance(raw, Mapping) and _is_user(raw)):
+            given = raw if isinstance(raw, MemberOption) else MemberOption(raw)
+            resolved.setdefault("users", {})[str(given.user["id"])] = dict(given.user)
+            if guild_id is not None:
+                resolved_member = member(given.user, given.roles, permissions=given.permissions)
+                resolved_member.pop("user")
+                resolved.setdefault("members", {})[str(given.user["id"])] = resolved_member
+            option_type, value = 6, str(given.user["id"])
         elif isinstance(raw, Mapping) and _is_role(raw):
             resolved.setdefault("roles", {})[str(raw["id"])] = dict(raw)
             option_type, value = 8, str(raw["id"])
         elif isinstance(raw, Mapping) and _is_attachment(raw):
             resolved.setdefault("attachments", {})[str(raw["id"])] = dict(raw)
             option_type, value = 11, str(raw["id"])
-        elif isinstance(raw, Mapping) and _is_user(raw):
-            resolved.setdefault("users", {})[str(raw["id"])] = dict(raw)
-            if guild_id is not None:
-                resolved_member = member(raw, permissions=DEFAULT_MEMBER_PERMISSIONS)
-                resolved_member.pop("user")
-                resolved.setdefault("members", {})[str(raw["id"])] = resolved_member
-            option_type, value = 6, str(raw["id"])
         elif isinstance(raw, Mapping) and _is_channel(raw):
             channel = {k: raw[k] for k in ("id", "name", "type", "parent_id", "guild_id") if k in raw}
             channel.setdefault("permissions", _perm_str(DEFAULT_MEMBER_PERMISSIONS))
