@@ -110,6 +110,7 @@ async def test_a_clip_whose_channel_is_gone_is_sent_by_dm(tmp_path):
         clip, _ = await dream(w, "a comet")
         channel = w.h.channel_id
         await w.fake.wait_message(channel, lambda m: f"asked for clip #{clip}" in content(m))
+        w.h.expect_refusal(status=404, code=10003)  # posting and editing in the deleted channel
         w.fake.delete_channel(channel)
         w.sim.finish_now(w.sim.jobs()[0].id)
 
@@ -128,6 +129,7 @@ async def test_a_deleted_status_message_does_not_stop_the_result(tmp_path):
     async with world(tmp_path, sim_config=config) as w:
         clip, _ = await dream(w, "a comet")
         status = await w.fake.wait_message(w.h.channel_id, lambda m: f"asked for clip #{clip}" in content(m))
+        w.h.expect_refusal(status=404, code=10008, method="PATCH")  # the status edit finds it gone
         w.fake.delete_message(w.h.channel_id, int(status["id"]))
         w.sim.finish_now(w.sim.jobs()[0].id)
         result = await wait_result(w, clip)

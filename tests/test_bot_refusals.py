@@ -73,6 +73,8 @@ async def test_extend_refuses_unfinished_failed_unknown_and_foreign_clips(tmp_pa
         await wait_result(w, failed)
         await wait_posted(w, failed)
         # A finished clip of another server, on the same bot.
+        # Its channel 1 exists nowhere: if the poller gets to post it first, Discord says 10003.
+        w.h.expect_refusal(status=404, code=10003, path=r"/channels/1/messages")
         foreign = await w.store.reserve(guild_id=payloads.ids.next(), channel_id=1, user_id=2, kind="dream",
                                         prompt="elsewhere", cost=500_000, dialect="unified")
         await w.store.mark_submitted(foreign.id, "elsewhere-id")

@@ -328,6 +328,9 @@ async def test_uncollected_error_fails_the_test_on_exit() -> None:
 
 async def test_deleted_channel_and_message_answer_404_with_codes() -> None:
     async with DiscordHarness(TinyBot()) as h:
+        # Both 404s are the point of the test (strict mode would fail it otherwise).
+        h.expect_refusal(status=404, code=10008)
+        h.expect_refusal(status=404, code=10003)
         mid = await h.send_message("doomed")
         h.fake.delete_message(h.channel_id, mid)
         channel = h.bot.get_channel(h.channel_id)
@@ -442,6 +445,7 @@ async def test_server_errors_and_double_acknowledge() -> None:
         iid = await h.slash("secret")
         await h.fake.wait_callback(iid)
         token = h.interactions[iid]["token"]
+        h.expect_refusal(status=400, code=40060)  # the second answer below is refused on purpose
         async with aiohttp.ClientSession() as session:
             second = await session.post(
                 f"{h.fake.base_url}/interactions/{iid}/{token}/callback", json={"type": 4, "data": {"content": "again"}}

@@ -9,17 +9,26 @@ Errors are the reason this module is more than twenty lines: discord.py catches 
 logs exceptions from commands, views, modals and event handlers (pitfall 4), so a
 broken command would otherwise pass its test. The harness hooks every path an error
 can take and, on exit, fails the test if anything was collected.
+
+Strict mode: every 4xx the fake answers from its own handlers (a message over Discord's
+limits, an unknown channel, a late interaction answer...) also fails the test, because
+the bot may well have swallowed the ``HTTPException``. A test that provokes one on
+purpose says so with :meth:`DiscordHarness.expect_refusal` (or clears them with
+:meth:`DiscordHarness.take_refusals`). Injected faults are never reported: the test
+asked for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -30,7 +39,7 @@ from discord.ext import commands
 from . import payloads
 from .fake_discord import FakeDiscord, RecordedRequest
 
-__all__ = ["CollectedError", "DiscordHarness", "HarnessError"]
+__all__ = ["CollectedError", "DiscordHarness", "HarnessError", "RefusalExpectation", "describe_refusal"]
 
 GUILD_READY_TIMEOUT = 0.05
 DEFAULT_TIMEOUT = 5.0
@@ -61,7 +70,52 @@ class CollectedError:
 
 
 class HarnessError(AssertionError):
-    """The bot hit errors (or unknown REST routes) that the test did not expect."""
+    """The bot hit errors (or unknown REST routes, or refusals) that the test did not expect."""
+
+
+@dataclass
+class RefusalExpectation:
+    """A 4xx answer the test provokes on purpose; ``None`` fields match anything.
+
+    ``path`` is a regular expression matched in full against the path after
+    ``/api/v10`` (as in ``inject_fault``). ``seen`` lists the refusals it matched so far,
+    so a test can also assert that the refusal really happened.
+    """
+
+    fake: FakeDiscord
+    status: int | None = None
+    code: int | None = None
+    method: str | None = None
+    path: str | None = None
+    route: str | None = None
+    _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._pattern = re.compile(self.path) if self.path is not None else None
+        self.method = self.method.upper() if self.method is not None else None
+
+    def matches(self, request: RecordedRequest) -> bool:
+        return (
+            (self.status is None or request.status == self.status)
+            and (self.code is None or request.error_code == self.code)
+            and (self.method is None or request.method == self.method)
+            and (self.route is None or request.route == self.route)
+            and (self._pattern is None or self._pattern.fullmatch(request.path) is not None)
+        )
+
+    @property
+    def seen(self) -> list[RecordedRequest]:
+        return [r for r in self.fake.refusals if self.matches(r)]
+
+
+def describe_refusal(request: RecordedRequest) -> str:
+    """One line naming what was refused and how: method, path, status, code, message, errors."""
+    body = request.response if isinstance(request.response, Mapping) else {}
+    line = f"[fake] refused {request.method} {request.path} -> {request.status} code {request.error_code}"
+    line += f" ({body.get('message', '')})"
+    if body.get("errors") is not None:
+        line += f" errors {json.dumps(body['errors'])}"
+    return line
 
 
 class _ErrorLogHandler(logging.Handler):
@@ -127,6 +181,7 @@ class DiscordHarness:
         self.drain_timeout = drain_timeout
         self.ready_timeout = ready_timeout
         self.errors: list[CollectedError] = []
+        self.refusal_expectations: list[RefusalExpectation] = []
         self.interactions: dict[int, dict[str, Any]] = {}
         self.fake = FakeDiscord(bot_user=self.bot_user, application_id=self.application_id)
         self.bot_role_ids: dict[int, int] = {g: payloads.ids.next() for g in self.guild_ids}
@@ -330,13 +385,9 @@ class DiscordHarness:
             await original_on_error(event_method, *args, **kwargs)
 
         bot.on_error = on_error  # type: ignore[method-assign]
-
-        async def on_command_error(ctx: commands.Context[Any], error: commands.CommandError) -> None:
-            if isinstance(error, commands.CommandNotFound):
-                return
-            self._collect(f"command:{ctx.command}", error, f"prefix command {ctx.command} failed")
-
-        bot.add_listener(on_command_error, "on_command_error")
+        # No on_command_error listener here: adding one silences discord.py's default handler
+        # (it steps aside when any listener exists), which would hide a bot that logs message
+        # chatter such as CommandNotFound as an error. Both log at ERROR, which is collected.
 
     def _hook_tree(self, bot: commands.Bot) -> None:
         """Wrap (not replace) the tree's handler, so the bot's own error replies still run."""
@@ -355,9 +406,39 @@ class DiscordHarness:
             return None
         parts = [e.format() for e in self.errors]
         parts += [f"[fake] unknown route {r.method} {r.path} (answered 404)" for r in self.fake.unhandled]
+        parts += [describe_refusal(r) for r in self.unexpected_refusals()]
         if not parts:
             return None
-        return "the bot hit unexpected errors (set h.expect_errors = True or h.take_errors()):\n" + "\n".join(parts)
+        return (
+            "the bot hit unexpected errors (set h.expect_errors = True or h.take_errors(); "
+            "for a 4xx provoked on purpose, h.expect_refusal(status=..., code=...)):\n" + "\n".join(parts)
+        )
+
+    def expect_refusal(
+        self,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        route: str | None = None,
+    ) -> RefusalExpectation:
+        """Allow 4xx answers matching all the given fields for the rest of the test.
+
+        E.g. ``h.expect_refusal(status=404, code=10003)`` before deleting a channel the bot
+        will post to. Returns the expectation; its ``seen`` lists what it matched.
+        """
+        expectation = RefusalExpectation(self.fake, status=status, code=code, method=method, path=path, route=route)
+        self.refusal_expectations.append(expectation)
+        return expectation
+
+    def unexpected_refusals(self) -> list[RecordedRequest]:
+        """The fake's 4xx answers that no :meth:`expect_refusal` covers."""
+        return [r for r in self.fake.refusals if not any(e.matches(r) for e in self.refusal_expectations)]
+
+    def take_refusals(self) -> list[RecordedRequest]:
+        """Return and forget every 4xx answer so far (the strict check then ignores them)."""
+        return self.fake.take_refusals()
 
     def take_errors(self) -> list[CollectedError]:
         """Return and forget the collected errors (for tests that provoke them on purpose)."""
@@ -715,6 +796,10 @@ class DiscordHarness:
             referenced_message=referenced,
             attachments=attachments,
         )
+        bot = self.bot
+        if not bot.intents.message_content and bot.user is not None:
+            # What Discord delivers to an app that did not ask for the privileged intent.
+            payload = payloads.as_seen_without_message_content(payload, bot.user.id)
         self.dispatch("MESSAGE_CREATE", payload)
         return int(payload["id"])
 

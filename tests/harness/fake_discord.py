@@ -7,6 +7,14 @@ interactions, synced commands) to answer the way Discord does, records every req
 so tests can assert on exact bodies, and can inject failures (429/5xx, vanished
 channels and messages) to exercise the bot's error paths.
 
+It also refuses what Discord refuses, with Discord's status and JSON body: over-long
+content and embeds, bad components, modals and autocomplete choices, invalid command
+syncs, empty messages, oversized uploads (:mod:`.discord_limits`), a second answer to an
+interaction (40060), an answer after :attr:`FakeDiscord.ack_window` (10062) and webhook
+traffic after :attr:`FakeDiscord.token_lifetime` (50027). Every 4xx a handler answers is
+kept in :attr:`FakeDiscord.refusals`; ``DiscordHarness`` fails the test on one it was not
+told to expect.
+
 Tests never sleep: :meth:`FakeDiscord.wait_for` and the ``wait_*`` helpers block on an
 ``asyncio.Condition`` that is notified after each request has been answered *and*
 applied to the state.
@@ -24,7 +32,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .payloads import dm_channel, ids, iso_timestamp, user as user_payload
+from . import discord_limits as limits
+from .payloads import ATTACHMENT_SIZE_LIMIT, dm_channel, ids, iso_timestamp, user as user_payload
 
 __all__ = ["FakeDiscord", "Fault", "RecordedFile", "RecordedRequest"]
 
@@ -49,10 +58,14 @@ FLAG_LOADING = 1 << 7
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_WEBHOOK = 10015
-ALREADY_ACKNOWLEDGED = 40060
+ALREADY_ACKNOWLEDGED = limits.ALREADY_ACKNOWLEDGED
 CANNOT_DM_USER = 50007
+UNKNOWN_INTERACTION = limits.UNKNOWN_INTERACTION
+INVALID_WEBHOOK_TOKEN = limits.INVALID_WEBHOOK_TOKEN
 
 _TRUE_STRINGS = {"1", "true", "True"}
+# Routes Discord authenticates by the token in the URL, not the bot's Authorization header.
+_URL_TOKEN_ROUTES = frozenset({"callback", "followup", "webhook_message"})
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,14 @@ class RecordedRequest:
     def ok(self) -> bool:
         """Whether the fake answered with a 2xx status."""
         return 200 <= self.status < 300
+
+    @property
+    def error_code(self) -> int | None:
+        """Discord's JSON error code of a refused request (``{"code": ...}``), else None."""
+        if self.ok or not isinstance(self.response, Mapping):
+            return None
+        code = self.response.get("code")
+        return int(code) if isinstance(code, int) else None
 
 
 @dataclass
@@ -154,6 +175,8 @@ class _InteractionInfo:
     command_type: int | None
     acknowledged: bool = False
     original_message_id: int | None = None
+    # When the interaction was created (monotonic): starts the 3 s and 15 min clocks.
+    created_at: float = field(default_factory=time.monotonic)
 
 
 _Handler = Callable[[_Incoming], Awaitable[_Answer]]
@@ -161,6 +184,14 @@ _Handler = Callable[[_Incoming], Awaitable[_Answer]]
 
 def _error(status: int, code: int, message: str) -> _Answer:
     return _Answer(status=status, body={"message": message, "code": code})
+
+
+def _refused(refusal: limits.Refusal) -> _Answer:
+    return _Answer(status=refusal.status, body=refusal.body)
+
+
+def _sizes(files: Iterable[RecordedFile]) -> list[int]:
+    return [len(f.data) for f in files]
 
 
 def _numbered(components: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -235,6 +266,16 @@ class FakeDiscord:
         self.messages: dict[int, dict[int, dict[str, Any]]] = {}
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.closed_dms: set[int] = set()
+        # When set, REST calls without ``Authorization: Bot <token>`` get Discord's 401
+        # (how a reset token looks to the bot); None accepts any token.
+        self.token: str | None = None
+        # Discord's clocks and upload limit, as attributes so a test can shrink them
+        # (e.g. ``fake.ack_window = 0`` shows what the bot does when it answers too late).
+        self.ack_window: float = limits.ACK_WINDOW_SECONDS
+        self.token_lifetime: float = limits.TOKEN_LIFETIME_SECONDS
+        self.attachment_size_limit: int = ATTACHMENT_SIZE_LIMIT
+        # 4xx answers the fake's own handlers gave (not injected faults, not unknown routes).
+        self.refusals: list[RecordedRequest] = []
         # Users the fake has heard of (harness members, interaction users), so a DM
         # channel's recipient is the real user object rather than a stand-in.
         self.users: dict[int, dict[str, Any]] = {int(self.bot_user["id"]): self.bot_user}
@@ -453,6 +494,11 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ queries
 
+    def take_refusals(self) -> list[RecordedRequest]:
+        """Return and forget the 4xx answers so far (for a test that provoked them on purpose)."""
+        taken, self.refusals = self.refusals, []
+        return taken
+
     def mark(self) -> int:
         """The current number of recorded requests, for ``wait_for(..., since=mark)``."""
         return len(self.requests)
@@ -634,6 +680,8 @@ class FakeDiscord:
         )
         name, handler, incoming.params = self._match(incoming)
         record.route = name
+        if self._unauthorized(name, record.headers):
+            handler = self._refuse_token
         fault = self._next_fault(request.method, path)
         if fault is not None and fault.applied and handler is not None:
             await handler(incoming)  # done, but the bot hears only the failure
@@ -654,8 +702,23 @@ class FakeDiscord:
             self.requests.append(record)
             if record.route == "unknown" and not record.fault:
                 self.unhandled.append(record)
+            elif 400 <= record.status < 500 and not record.fault:
+                self.refusals.append(record)
             self._condition.notify_all()
         return _json_response(answer.status, answer.body, answer.headers)
+
+    def _unauthorized(self, route: str, headers: Mapping[str, str]) -> bool:
+        """With :attr:`token` set, a bot-authenticated route needs ``Authorization: Bot <token>``.
+
+        Interaction callbacks and webhooks are authenticated by the token in their URL.
+        """
+        if self.token is None or route in _URL_TOKEN_ROUTES:
+            return False
+        return headers.get("Authorization") != f"Bot {self.token}"
+
+    @staticmethod
+    async def _refuse_token(incoming: _Incoming) -> _Answer:
+        return _error(401, 0, "401: Unauthorized")
 
     def _match(self, incoming: _Incoming) -> tuple[str, _Handler | None, dict[str, str]]:
         """Find the route (name, handler, path params); ``("unknown", None, {})`` if none."""
@@ -959,6 +1022,9 @@ class FakeDiscord:
             if recipient in self.closed_dms:
                 return _error(403, CANNOT_DM_USER, "Cannot send messages to this user")
         body = incoming.json or {}
+        refusal = limits.check_message_create(body, _sizes(incoming.files), size_limit=self.attachment_size_limit)
+        if refusal is not None:
+            return _refused(refusal)
         reference = body.get("message_reference")
         if reference and reference.get("fail_if_not_exists", True):
             if self.message(int(reference["message_id"])) is None:
@@ -1015,8 +1081,17 @@ class FakeDiscord:
         if incoming.method == "DELETE":
             self.delete_message(channel_id, message_id)
             return _Answer(status=204, message_id=message_id, channel_id=channel_id)
+        refusal = self._edit_refusal(message, incoming)
+        if refusal is not None:
+            return refusal
         self._edit_message(message, incoming.json or {}, incoming.files)
         return _Answer(body=message, message_id=message_id, channel_id=channel_id)
+
+    def _edit_refusal(self, message: Mapping[str, Any], incoming: _Incoming) -> _Answer | None:
+        refusal = limits.check_message_edit(
+            incoming.json, _sizes(incoming.files), message, size_limit=self.attachment_size_limit
+        )
+        return _refused(refusal) if refusal is not None else None
 
     async def _reaction(self, incoming: _Incoming) -> _Answer:
         channel_id = int(incoming.params["channel_id"])
@@ -1028,6 +1103,9 @@ class FakeDiscord:
         guild_id = int(incoming.params["guild_id"]) if "guild_id" in incoming.params else None
         if incoming.method == "GET":
             return _Answer(body=self.commands.get(guild_id, []))
+        refusal = limits.check_commands(incoming.json)
+        if refusal is not None:
+            return _refused(refusal)
         synced = []
         for command in incoming.json or []:
             kind = int(command.get("type", 1))
@@ -1071,9 +1149,16 @@ class FakeDiscord:
             self._interactions[token] = info
         if info.acknowledged:
             return _error(400, ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged.")
+        if time.monotonic() - info.created_at > self.ack_window:
+            # Discord forgets an interaction not answered within 3 s.
+            return _error(404, UNKNOWN_INTERACTION, "Unknown interaction")
         body = incoming.json or {}
         callback_type = int(body.get("type", 0))
         data = body.get("data") or {}
+        target = self.message(info.message_id) if info.message_id is not None else None
+        refusal = limits.check_callback(body, _sizes(incoming.files), target, size_limit=self.attachment_size_limit)
+        if refusal is not None:
+            return _refused(refusal)  # a refused answer leaves the interaction unanswered
         info.acknowledged = True
         summary: dict[str, Any] = {"id": str(interaction_id), "type": info.type}
         answer = _Answer(body={"interaction": summary}, channel_id=info.channel_id)
@@ -1103,7 +1188,6 @@ class FakeDiscord:
             answer.message_id = int(message["id"])
         elif callback_type in (CALLBACK_UPDATE_MESSAGE, CALLBACK_DEFERRED_UPDATE_MESSAGE):
             resource: dict[str, Any] = {"type": callback_type}
-            target = self.message(info.message_id) if info.message_id is not None else None
             if target is not None:
                 if callback_type == CALLBACK_UPDATE_MESSAGE:
                     self._edit_message(target, data, incoming.files)
@@ -1127,6 +1211,14 @@ class FakeDiscord:
         if not info.acknowledged:
             # Discord refuses followups before the interaction was answered.
             return _error(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
+        expired = self._token_expired(info)
+        if expired is not None:
+            return expired
+        refusal = limits.check_message_create(
+            incoming.json, _sizes(incoming.files), size_limit=self.attachment_size_limit
+        )
+        if refusal is not None:
+            return _refused(refusal)
         channel_id = info.channel_id if info.channel_id is not None else 0
         message = self._new_message(channel_id, incoming.json or {}, incoming.files, interaction=info)
         if incoming.query.get("wait") in _TRUE_STRINGS:
@@ -1137,6 +1229,9 @@ class FakeDiscord:
         info = self._interaction(incoming.params["token"])
         if info is None:
             return _error(404, UNKNOWN_WEBHOOK, "Unknown Webhook")
+        expired = self._token_expired(info)
+        if expired is not None:
+            return expired
         message_id = self._original_or_id(info, incoming.params["message_id"])
         message = self.message(message_id) if message_id is not None else None
         if message is None:
@@ -1148,5 +1243,14 @@ class FakeDiscord:
         if incoming.method == "DELETE":
             self.delete_message(channel_id, message_id)
             return _Answer(status=204, message_id=message_id, channel_id=channel_id)
+        refusal = self._edit_refusal(message, incoming)
+        if refusal is not None:
+            return refusal
         self._edit_message(message, incoming.json or {}, incoming.files)
         return _Answer(body=message, message_id=message_id, channel_id=channel_id)
+
+    def _token_expired(self, info: _InteractionInfo) -> _Answer | None:
+        """401 code 50027 once the interaction token has outlived its 15 minutes."""
+        if time.monotonic() - info.created_at > self.token_lifetime:
+            return _error(401, INVALID_WEBHOOK_TOKEN, "Invalid Webhook Token")
+        return None

@@ -448,6 +448,30 @@ def message_create(
     return payload
 
 
+# What Discord blanks for an app without the Message Content intent.
+_CONTENT_FIELDS = {"content": "", "embeds": [], "attachments": [], "components": []}
+
+
+def as_seen_without_message_content(payload: Mapping[str, Any], bot_id: int) -> dict[str, Any]:
+    """A MESSAGE_CREATE as an app without the privileged intent receives it.
+
+    Discord empties content, embeds, attachments and components, except in DMs, in messages
+    that mention the app, and in the app's own messages; a reply's ``referenced_message`` is
+    blanked by the same rule.
+    """
+    def blank(message: Mapping[str, Any]) -> dict[str, Any]:
+        mentioned = any(int(u["id"]) == bot_id for u in message.get("mentions") or []) or f"<@{bot_id}>" in (
+            message.get("content") or "")
+        if message.get("guild_id") is None or mentioned or int(message["author"]["id"]) == bot_id:
+            return dict(message)
+        return {**message, **_CONTENT_FIELDS}
+
+    seen = blank(payload)
+    if payload.get("referenced_message"):
+        seen["referenced_message"] = blank(payload["referenced_message"])
+    return seen
+
+
 def message_delete(message_id: int, channel_id: int, guild_id: int | None = None) -> dict[str, Any]:
     """MESSAGE_DELETE."""
     payload = {"id": str(message_id), "channel_id": str(channel_id)}
