@@ -1,7 +1,9 @@
 """Every sentence and embed the bot shows, as pure functions of the stored rows.
 
-Text a member typed (prompts) only ever goes into embeds, escaped and cut short, so it
-can neither ping anyone nor break the layout.
+Text a member typed (prompts) goes into embeds, escaped and cut short, so it can neither ping
+anyone nor break the layout; the one exception, a moderator's `/dreamadmin history`, also escapes
+its mentions. Every text fits Discord's limits by design (see bot/fitting.py): prompts end in "…",
+lists show what fits and then "… and N more", links and mentions are never cut in half.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from typing import Any, Sequence
 
 import discord
 
+from bot import fitting
+from bot.fitting import (escape_text, fit_escaped, inline_code, join_within, non_blank, one_line, truncate,
+                         truncate_words)
 from storage import (
     AuditEntry,
     Generation,
@@ -25,7 +30,10 @@ from storage import (
 )
 from storage.clock import period_bounds
 
-PROMPT_SHOWN_CHARS = 900
+PROMPT_SHOWN_CHARS = 900  # of an embed description's 4,096: room for the link of a long video URL
+REASON_SHOWN_CHARS = 500
+OPTION_CHARS = 100  # one option (model name, aspect ratio...) as shown
+LABEL_CHARS = 100  # a state or kind label we did not expect, shown as is
 COLOUR_RUNNING = discord.Colour.blurple()
 COLOUR_DONE = discord.Colour.green()
 COLOUR_FAILED = discord.Colour.red()
@@ -47,6 +55,10 @@ STATE_LABELS = {
 }
 
 
+def _finite(seconds: float | None) -> float:
+    return seconds if seconds is not None and math.isfinite(seconds) else 0.0
+
+
 def tokens(amount: int, cost: int) -> str:
     """`1,000,000 tokens (2 clips)`: both units, with thousands separators."""
     clips = amount / cost if cost else 0
@@ -55,31 +67,43 @@ def tokens(amount: int, cost: int) -> str:
 
 
 def shown_prompt(prompt: str, limit: int = PROMPT_SHOWN_CHARS) -> str:
-    """A prompt made safe for an embed: markdown escaped, cut at a sane length."""
-    text = prompt if len(prompt) <= limit else prompt[: limit - 1] + "…"
-    return discord.utils.escape_markdown(text)
+    """A prompt made safe for an embed: markdown escaped, at most `limit` characters *as shown*.
+    Cut before escaping (with "…"), so an escape is never split and markdown never turns back on."""
+    return fit_escaped(prompt, limit, discord.utils.escape_markdown)
+
+
+def _listed_prompt(prompt: str, limit: int) -> str:
+    """A prompt on one line of a list in message content: also mentions escaped (content can ping)."""
+    return fit_escaped(one_line(prompt), limit, escape_text)
+
+
+def _label(labels: dict[str, str], key: str) -> str:
+    return labels.get(key) or fit_escaped(one_line(str(key)), LABEL_CHARS, escape_text) or "?"
 
 
 def elapsed(seconds: float) -> str:
-    seconds = max(0, int(seconds))
+    seconds = max(0, int(_finite(seconds)))
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def options_line(generation: Generation) -> str:
-    parts = [generation.model or "default model"]
+    def shown(value: Any) -> str:
+        return truncate(one_line(str(value)), OPTION_CHARS)
+
+    parts = [shown(generation.model) if generation.model else "default model"]
     options: dict[str, Any] = generation.options or {}
     for key in ("aspect_ratio", "resolution"):
         if options.get(key):
-            parts.append(str(options[key]))
+            parts.append(shown(options[key]))
     if options.get("duration"):
-        parts.append(f"{options['duration']}s")
+        parts.append(shown(f"{options['duration']}s"))
     if options.get("loop"):
         parts.append("loop")
     if options.get("start_image_url"):
         parts.append("start image")
     if options.get("end_image_url"):
         parts.append("end image")
-    return " · ".join(parts)
+    return non_blank(" · ".join(p for p in parts if not fitting.blank(p)), "default model")
 
 
 def footer(generation: Generation) -> str:
@@ -92,10 +116,11 @@ def status_footer(generation: Generation) -> str:
 
 
 def _embed(generation: Generation, colour: discord.Colour, status: bool = False) -> discord.Embed:
-    embed = discord.Embed(description=shown_prompt(generation.prompt), colour=colour)
+    """The clip's embed: its prompt, options and parent."""
+    embed = discord.Embed(description=non_blank(shown_prompt(generation.prompt), "(no prompt)"), colour=colour)
     embed.add_field(name="Options", value=options_line(generation), inline=False)
     if generation.parent_id:
-        embed.add_field(name=KIND_LABELS.get(generation.kind, generation.kind), value=f"from clip #{generation.parent_id}")
+        embed.add_field(name=_label(KIND_LABELS, generation.kind), value=f"from clip #{generation.parent_id}")
     embed.set_footer(text=status_footer(generation) if status else footer(generation))
     return embed
 
@@ -103,11 +128,11 @@ def _embed(generation: Generation, colour: discord.Colour, status: bool = False)
 def status_message(generation: Generation, state: str, now: float | None = None) -> tuple[str, discord.Embed]:
     """The public message shown while a clip is being made."""
     now = time.time() if now is None else now
-    label = STATE_LABELS.get(state, state)
+    label = _label(STATE_LABELS, state)
     started = generation.submitted_at or generation.requested_at
     content = f"🎬 <@{generation.user_id}> asked for clip #{generation.id}: {label}"
     if state in ("submitted", "queued", "running") and started:
-        content += f" ({elapsed(now - started)} elapsed)"
+        content += f" ({elapsed(_finite(now) - _finite(started))} elapsed)"
     return content, _embed(generation, COLOUR_RUNNING, status=True)
 
 
@@ -121,16 +146,121 @@ def result_message(generation: Generation, cost: int) -> tuple[str, discord.Embe
     """The post of a finished clip: the link first, so Discord shows its player."""
     if generation.status == "completed":
         charged = generation.tokens_charged or generation.tokens_reserved
-        content = f"{generation.video_url}\n✅ Clip #{generation.id} for <@{generation.user_id}> is ready."
+        ready = f"✅ Clip #{generation.id} for <@{generation.user_id}> is ready."
+        url, link = generation.video_url or "", None
+        if url and fitting.units(f"{url}\n{ready}") <= fitting.CONTENT:
+            content = f"{url}\n{ready}"
+        elif url:  # a URL is never cut (a cut link is a dead link): it goes in the embed, with more room
+            content, link = f"{ready} Its link is too long for a message, so it is below.", url
+        else:
+            content = ready
         embed = _embed(generation, COLOUR_DONE)
         embed.add_field(name="Cost", value=tokens(charged, cost))
+        if link:
+            _add_link(embed, link)
         return content, embed
     content = f"❌ Clip #{generation.id} for <@{generation.user_id}> could not be made."
     embed = _embed(generation, COLOUR_FAILED)
-    reason = discord.utils.escape_markdown((generation.failure_reason or "unknown reason")[:500])
-    embed.add_field(name="Why", value=reason, inline=False)
+    embed.add_field(name="Why", value=failure_text(generation.failure_reason), inline=False)
     embed.add_field(name="Cost", value=f"nothing: {tokens(generation.tokens_reserved, cost)} refunded")
     return content, embed
+
+
+def _add_link(embed: discord.Embed, url: str) -> None:
+    """The whole URL under the prompt, if the description (4,096) and the message's embeds (6,000) have
+    room: the prompt takes at most 900, so a URL of 3,000 fits. Else say so rather than post a dead link."""
+    description = embed.description or ""
+    line = f"\n\nVideo: {url}"
+    room = min(fitting.EMBED_DESCRIPTION - fitting.units(description), fitting.EMBED_TOTAL - fitting.embed_total(embed))
+    if fitting.units(line) > room:
+        line = f"\n\nThe video link is {len(url):,} characters long, too long for Discord to show."
+    embed.description = description + line
+
+
+def failure_text(reason: str | None, limit: int = REASON_SHOWN_CHARS) -> str:
+    """Why the video service failed a clip, escaped and cut (it may quote the prompt)."""
+    return non_blank(fit_escaped(reason or "", limit, discord.utils.escape_markdown), "unknown reason")
+
+
+# /status -------------------------------------------------------------------------------
+
+OPEN_STATES = ("requested", "submitted", "running")
+
+
+RECENT_PROMPT_CHARS = 60
+RECENT_LINE_CHARS = 400  # a line with a longer link shows `/status clip:N` instead, so several clips still fit
+DETAILS_PROMPT_CHARS = 300
+DETAILS_REASON_CHARS = 300
+
+
+def _recent_line(generation: Generation, room: int) -> str:
+    """`#12 ✅ done · [video](url) · prompt`: the link is whole or not there (a cut link is a dead link;
+    then the member finds it with `/status clip:12`)."""
+    state = _label(STATE_LABELS, generation.status)
+    prompt = _listed_prompt(generation.prompt, RECENT_PROMPT_CHARS)
+    url = generation.video_url
+    if url:
+        line = f"#{generation.id} {state} · [video]({url}) · {prompt}"
+        if fitting.units(line) <= room and not any(c in url for c in " \n()[]<>"):
+            return line
+        return f"#{generation.id} {state} · video: `/status clip:{generation.id}` · {prompt}"
+    return f"#{generation.id} {state} · {prompt}"
+
+
+def status_embed(budget: MemberBudget, recent: Sequence[Generation], cost: int,
+                 ahead: int | None = None) -> discord.Embed:
+    """/status without a clip: the member's budget, newest clips (as many as fit, then "… and N more")
+    and, when some are still open, how many jobs are ahead of them (`ahead`)."""
+    embed = discord.Embed(title="Your clips", colour=discord.Colour.blurple())
+    embed.add_field(name="Budget", value=truncate_words(budget_text(budget, cost), fitting.FIELD_VALUE), inline=False)
+    lines = [_recent_line(g, RECENT_LINE_CHARS) for g in recent]
+    embed.add_field(name="Recent", value=join_within(lines, fitting.FIELD_VALUE) or "No clips yet: try /dream.",
+                    inline=False)
+    pending = [g for g in recent if g.status in OPEN_STATES]
+    if pending:
+        embed.add_field(name="Queue", value=f"{len(pending)} of yours in progress; {_number(ahead or 0)} job(s) ahead of them.")
+    return embed
+
+
+def clip_details(generation: Generation, cost: int, *, ahead: int | None = None,
+                 now: float | None = None) -> discord.Embed:
+    """/status clip:N, for the member's own or any clip of the server. The prompt and the whole video
+    link are in the description (4,096 characters): member text only ever goes into an embed."""
+    now = time.time() if now is None else now
+    lines = [f"**Clip #{generation.id}** by <@{generation.user_id}>: {_label(STATE_LABELS, generation.status)}",
+             f"Prompt: {shown_prompt(generation.prompt, DETAILS_PROMPT_CHARS)}",
+             f"Options: {options_line(generation)}"]
+    if generation.parent_id:
+        lines.append(f"{_label(KIND_LABELS, generation.kind)} from clip #{generation.parent_id}")
+    if generation.failure_reason:
+        lines.append(f"Why it failed: {failure_text(generation.failure_reason, DETAILS_REASON_CHARS)}")
+    if generation.status in OPEN_STATES:
+        lines.append(f"Jobs ahead of it: {_number(ahead or 0)}")
+        lines.append(f"Elapsed: {elapsed(_finite(now) - _finite(generation.requested_at))}")
+    charged = generation.tokens_charged
+    if charged:
+        lines.append(f"Cost: {tokens(charged, cost)}")
+    elif generation.status == "failed":
+        lines.append(f"Cost: nothing ({tokens(generation.tokens_reserved, cost)} refunded)")
+    else:
+        lines.append(f"Reserved: {tokens(generation.tokens_reserved, cost)}")
+    if generation.video_url:
+        # Everything else is at most ~1,700 characters, so a link of 2,000+ still fits whole.
+        video = f"Video: {generation.video_url}"
+        room = fitting.EMBED_DESCRIPTION - fitting.units("\n".join(lines)) - 1
+        if fitting.units(video) > room:
+            video = f"Video: the link is {len(generation.video_url):,} characters long, too long for Discord to show."
+        lines.insert(4 if generation.parent_id else 3, video)
+    return discord.Embed(description="\n".join(lines), colour=discord.Colour.blurple())
+
+
+def clip_missing(clip: int) -> discord.Embed:
+    return discord.Embed(description=f"I can't find clip #{clip} in this server.", colour=discord.Colour.blurple())
+
+
+def clip_choice_name(generation: Generation) -> str:
+    """`#12 · a red balloon`, an autocomplete choice (1–100 characters; choices are plain text)."""
+    return truncate(f"#{generation.id} · {one_line(generation.prompt)}", fitting.CHOICE_NAME)
 
 
 def abandoned_message(generation: Generation, cost: int) -> str:
@@ -154,7 +284,7 @@ def when(seconds: float | None) -> str:
     who waits as long as they are told is never refused again."""
     if seconds is None:
         return "never (lifetime cap)"
-    seconds = math.ceil(max(0.0, seconds))
+    seconds = math.ceil(max(0.0, _finite(seconds)))
     if seconds < 60:
         return f"in {seconds} s"
     hours, minutes = divmod(math.ceil(seconds / 60), 60)
@@ -217,53 +347,80 @@ def period_start(period: str, now: float) -> float | None:
     return start
 
 
-EMBED_FIELD_CHARS = 1024
-
-
-def _fit(lines: Sequence[str], limit: int, more: str = "… and {n} more") -> str:
-    """Whole lines, as many as fit in `limit` characters, with a note of how many were left out."""
-    kept: list[str] = []
-    for index, line in enumerate(lines):
-        rest = len(lines) - index - 1
-        note = ("\n" + more.format(n=rest)) if rest else ""
-        if len("\n".join([*kept, line])) + len(note) > limit:
-            break
-        kept.append(line)
-    left_out = len(lines) - len(kept)
-    if left_out:
-        kept.append(more.format(n=left_out))
-    return "\n".join(kept)
+EMBED_FIELD_CHARS = fitting.FIELD_VALUE
+MESSAGE_CHARS = 1900  # of a message's 2,000: a little room for a heading line
+HISTORY_PROMPT_CHARS = 50
+AUDIT_LINE_CHARS = 600  # so a few entries always show, however long one of them is
+NAME_CHARS = 100
 
 
 def spenders_text(spenders: Sequence[Spender], cost: int, limit: int = EMBED_FIELD_CHARS) -> str:
     """One line per member; fits an embed field (1,024 characters) by leaving the smallest spenders out."""
     if not spenders:
         return "Nobody has spent anything."
-    return _fit([
+    return join_within([
         f"{rank}. <@{s.user_id}>: {tokens(s.spent, cost)}; {s.clips:,} requested, {s.completed:,} done, "
         f"{s.failed:,} failed, {s.refunded:,} tokens refunded"
         for rank, s in enumerate(spenders, 1)
     ], limit)
 
 
-def history_text(entries: Sequence[HistoryEntry], cost: int, limit: int = 1900) -> str:
+def report_embed(period: str, this_period: Sequence[Spender], total: Sequence[Spender], cost: int,
+                 image: str | None = None) -> discord.Embed:
+    """`/dreamadmin report`: top spenders this period and all time (two fields of 1,024 at most)."""
+    embed = discord.Embed(title="dreambot spending", colour=discord.Colour.gold())
+    if str(period) != "lifetime":  # for lifetime, "this period" and "all time" are the same list
+        embed.add_field(name=f"This {_number(period)}", value=spenders_text(this_period, cost), inline=False)
+    embed.add_field(name="All time", value=spenders_text(total, cost), inline=False)
+    if image:
+        embed.set_image(url=image)
+    return embed
+
+
+def history_text(entries: Sequence[HistoryEntry], cost: int, limit: int = MESSAGE_CHARS) -> str:
+    """A member's clips, newest first, one line each (message content: the prompts' mentions are escaped too)."""
     if not entries:
         return "No clips yet."
     lines = []
     for entry in entries:
         g = entry.generation
         refunded = f" ({entry.refunded:,} tokens refunded)" if entry.refunded else ""
-        lines.append(f"#{g.id} {STATE_LABELS.get(g.status, g.status)} · {tokens(entry.spent, cost)}{refunded}"
-                     f" · {shown_prompt(g.prompt, 50)}")
-    return _fit(lines, limit, "… and {n} older")
+        lines.append(f"#{g.id} {_label(STATE_LABELS, g.status)} · {tokens(entry.spent, cost)}{refunded}"
+                     f" · {_listed_prompt(g.prompt, HISTORY_PROMPT_CHARS)}")
+    return join_within(lines, limit, "… and {n} older")
+
+
+def member_heading(name: str) -> str:
+    """`**name**`: a member's display name in bold, escaped (names may hold markdown and `@everyone`)."""
+    return f"**{non_blank(fit_escaped(one_line(name), NAME_CHARS, escape_text), 'this member')}**"
+
+
+def history_message(name: str, entries: Sequence[HistoryEntry], cost: int) -> str:
+    """`/dreamadmin history`: the member's name, then their clips, in one message."""
+    heading = member_heading(name)
+    return f"{heading}\n" + history_text(entries, cost, limit=fitting.CONTENT - fitting.units(heading) - 1)
+
+
+def cap_show_text(name: str, budget: MemberBudget, cost: int) -> str:
+    """`/dreamadmin cap show`: the member's name, then their budget."""
+    return truncate_words(f"{member_heading(name)}\n{budget_text(budget, cost)}", fitting.CONTENT)
+
+
+def channels_text(channel_ids: Sequence[int]) -> str:
+    """Where clips may be made, for the moderator who just changed it."""
+    if not channel_ids:
+        return "Clips may be made in every channel."
+    head = "Clips may be made only in: "
+    return head + join_within([f"<#{c}>" for c in channel_ids], MESSAGE_CHARS - len(head), "… and {n} more", ", ")
 
 
 def _cap_phrase(cap: Any, period: Any, cost: int) -> str:
     if cap is None:
         return "no cap (unlimited)"
+    amount = tokens(cap, cost) if isinstance(cap, int) else f"{_number(cap)} tokens"
     if period is None:
-        return f"{tokens(int(cap), cost)} per the server's period"
-    return f"{tokens(int(cap), cost)} " + ("in total" if str(period) == "lifetime" else f"per {period}")
+        return f"{amount} per the server's period"
+    return f"{amount} " + ("in total" if str(period) == "lifetime" else f"per {_number(period)}")
 
 
 def _was(previous: Any, phrase: str) -> str:
@@ -293,32 +450,48 @@ def audit_line(entry: AuditEntry, cost: int) -> str:
                 else f"put {target} back on the server's running limit")
     elif action == "set_guild_running_limits":
         guild_limit = d.get("guild_limit")
-        what = (f"set clips running at once to {d.get('member_limit')} per member, "
-                f"{'no limit' if guild_limit is None else guild_limit} for the server")
+        what = (f"set clips running at once to {_number(d.get('member_limit'))} per member, "
+                f"{'no limit' if guild_limit is None else _number(guild_limit)} for the server")
     elif action == "set_cooldown":
-        what = f"set the cooldown to {d.get('seconds', 0):,} s{_was(previous, f'{previous} s')}"
+        what = f"set the cooldown to {_number(d.get('seconds', 0))} s{_was(previous, f'{_number(previous)} s')}"
     elif action == "block":
         what = f"blocked {target}"
     elif action == "unblock":
         what = f"unblocked {target}"
     elif action == "set_allowed_channels":
         channels = d.get("channel_ids") or []
+        channels = channels if isinstance(channels, list) else [channels]
+        head = "allowed clips only in "
         what = ("allowed clips in every channel" if not channels
-                else "allowed clips only in " + ", ".join(f"<#{c}>" for c in channels))
+                else head + join_within([f"<#{_id(c)}>" for c in channels], AUDIT_LINE_CHARS - 60 - len(head),
+                                        "… and {n} more", ", "))
     elif action == "allow_channel":
-        what = f"allowed clips in <#{d.get('channel_id')}>"
+        what = f"allowed clips in <#{_id(d.get('channel_id'))}>"
     elif action == "disallow_channel":
-        what = f"stopped allowing clips in <#{d.get('channel_id')}>"
+        what = f"stopped allowing clips in <#{_id(d.get('channel_id'))}>"
     elif action == "set_moderator_role":
         role = d.get("role_id")
-        what = f"set the moderator role to <@&{role}>" if role else "removed the moderator role"
+        what = f"set the moderator role to <@&{_id(role)}>" if role else "removed the moderator role"
     elif action == "refused":
         on = f" for {target}" if entry.target_user_id else ""
-        what = f"was refused `/dreamadmin {d.get('command', '?')}`{on}: {_refused_why(d)}"
+        what = f"was refused `/dreamadmin {inline_code(str(d.get('command', '?')), 60)}`{on}: {_refused_why(d)}"
     else:
-        details = ", ".join(f"{k}={v}" for k, v in d.items())
-        what = f"{action} {target if entry.target_user_id else ''}{f' ({details})' if details else ''}".strip()
-    return f"<t:{int(entry.created_at)}:f> <@{entry.actor_id}> {what}"
+        # An action this version does not know (a newer bot wrote it): shown as stored, escaped and cut.
+        details = fit_escaped(one_line(", ".join(f"{k}={v}" for k, v in d.items())), 300, escape_text)
+        name = fit_escaped(one_line(action), 60, escape_text) or "?"
+        what = f"{name} {target if entry.target_user_id else ''}{f' ({details})' if details else ''}".strip()
+    # `<t:…:f>` is rendered in each reader's time zone; the whole line stays short whatever the details.
+    return truncate_words(f"<t:{int(_finite(entry.created_at))}:f> <@{entry.actor_id}> {what}", AUDIT_LINE_CHARS)
+
+
+def _number(value: Any) -> str:
+    """A number from an audit row's details (written by the store, so an int; anything else shown short)."""
+    return f"{value:,}" if isinstance(value, int) else fit_escaped(one_line(str(value)), 30, escape_text)
+
+
+def _id(value: Any) -> str:
+    """A snowflake from an audit row's details, for a mention: digits only, or shown short."""
+    return str(value) if isinstance(value, int) else fit_escaped(one_line(str(value)), 30, escape_text)
 
 
 # Why a /dreamadmin call was refused (moderation.Reason values), as the audit log says it.
@@ -334,9 +507,9 @@ REFUSED_WHY = {
 
 def _refused_why(details: dict[str, Any]) -> str:
     reason = str(details.get("reason", ""))
-    why = REFUSED_WHY.get(reason, reason or "refused")
+    why = REFUSED_WHY.get(reason) or fit_escaped(one_line(reason), 60, escape_text) or "refused"
     role = details.get("role_id")
-    return f"{why} (<@&{role}>)" if reason == "managed_role" and role else why
+    return f"{why} (<@&{_id(role)}>)" if reason == "managed_role" and role else why
 
 
 # What only Manage Server may change, by subcommand, for the refusal a role moderator sees.
@@ -354,27 +527,29 @@ def moderation_refusal(reason: str, command: str, *, target_user_id: int | None 
     if reason == "not_moderator":
         return "Only moderators (Manage Server, or the dreambot moderator role) can use this."
     if reason == "needs_manage_server":
-        what = MANAGER_ONLY_WHAT.get(command, f"use `/dreamadmin {command}`")
+        what = MANAGER_ONLY_WHAT.get(command, f"use `/dreamadmin {inline_code(command, 60)}`")
         return (f"Only members with Manage Server can {what}: it applies to moderators too. "
                 "The moderator role covers other members' caps and blocks, the channels, and the reports.")
     if reason == "own_account":
         return ("The moderator role can't change your own cap or block. "
                 "Ask someone with Manage Server; the attempt is in the audit log.")
     if reason == "moderator_target":
-        return (f"<@{target_user_id}> is a moderator too. Only members with Manage Server can change a "
+        who = f"<@{target_user_id}>" if target_user_id else "That member"
+        return (f"{who} is a moderator too. Only members with Manage Server can change a "
                 "moderator's cap or block.")
     if reason == "everyone_role":
         return "`@everyone` can't be the moderator role: every member would become a moderator."
     if reason == "managed_role":
-        return (f"<@&{role_id}> is managed by an integration (a bot's own role, the Server Booster role or a "
+        role = f"<@&{role_id}>" if role_id else "That role"
+        return (f"{role} is managed by an integration (a bot's own role, the Server Booster role or a "
                 "linked service), so members get it without an admin choosing them. Pick a role that admins "
                 "hand out.")
     return "That isn't allowed."
 
 
-def audit_text(entries: Sequence[AuditEntry], cost: int, limit: int = 1900, *,
+def audit_text(entries: Sequence[AuditEntry], cost: int, limit: int = MESSAGE_CHARS, *,
                empty: str = "No moderator changes yet.") -> str:
     """Newest first, whole lines only (a Discord message holds 2,000 characters)."""
     if not entries:
-        return empty
-    return _fit([audit_line(entry, cost) for entry in entries], limit, "… and {n} older entries not shown")
+        return truncate(empty, limit)
+    return join_within([audit_line(entry, cost) for entry in entries], limit, "… and {n} older entries not shown")

@@ -101,3 +101,22 @@ async def test_extend_autocomplete_offers_my_and_this_channels_finished_clips(tm
                                      user=other["user"])
         choices = (await w.fake.wait_callback(iid)).json["data"]["choices"]
         assert [c["value"] for c in choices] == [theirs_there, theirs_here, mine_here]
+
+
+async def test_status_after_many_clips_with_long_links_still_fits(tmp_path):
+    """Reported: 6-8 finished clips made the "Recent" field ~1,600 characters; Discord refuses
+    a field value over 1,024 (400, 50035) and the member saw "interaction failed". The fake
+    refuses it the same way, so this fails if the field overflows again."""
+    async with world(tmp_path) as w:
+        me = int(w.h.user["id"])
+        for n in range(8):
+            clip = await w.store.reserve(guild_id=w.h.guild_id, channel_id=w.h.channel_id, user_id=me, kind="dream",
+                                         prompt="🎈 a long prompt about a *red* balloon over the sea " * 20,
+                                         cost=500_000)
+            await w.store.mark_submitted(clip.id, f"job-{clip.id}")
+            await w.store.complete(clip.id, "https://cdn.example/videos/" + "x" * 150 + f"{n}.mp4?sig=abc")
+        embed = await status_embed(w)
+        recent = next(f["value"] for f in embed["fields"] if f["name"] == "Recent")
+        assert len(recent) <= 1024
+        lines = recent.splitlines()
+        assert lines[0].startswith("#8 ✅ done") and lines[-1].startswith("… and ") and lines[-1].endswith(" more")
