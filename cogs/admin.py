@@ -36,6 +36,9 @@ GROUP = "dreamadmin"
 class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate dreambot in this server"):
     cap = app_commands.Group(name="cap", description="Spending caps")
     channels = app_commands.Group(name="channels", description="Where clips may be made")
+    # The tree answers this cog's failures (bot/tree.py) in these words: a change may or may not be saved.
+    unexpected_error_text = ("Something went wrong on my side. Please try again; `/dreamadmin audit` shows "
+                             "whether a change was saved.")
 
     def __init__(self, bot: DreamBot) -> None:
         self.bot = bot
@@ -77,19 +80,6 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
                 interaction.guild_id, actor_id=interaction.user.id, command=command, reason=reason,
                 target_user_id=target_user_id, details={"role_id": role_id} if role_id else None)
 
-    async def cog_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """A refused member already got the refusal (not an error worth a traceback); anything else gets words."""
-        if isinstance(error, app_commands.CheckFailure):
-            return
-        log.error("/%s failed (guild %s, user %s)", interaction.command.qualified_name if interaction.command else "?",
-                  interaction.guild_id, interaction.user.id, exc_info=getattr(error, "original", error))
-        text = ("Something went wrong on my side. Please try again; `/dreamadmin audit` shows whether a change "
-                "was saved.")
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
-
     async def _done(self, interaction: discord.Interaction, text: str) -> None:
         await interaction.response.send_message(text, ephemeral=True)
 
@@ -126,7 +116,7 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
     async def cap_show(self, interaction: discord.Interaction, member: discord.Member) -> None:
         assert interaction.guild_id is not None
         budget = await self.bot.store.member_budget(interaction.guild_id, member.id, self.cost)
-        await self._done(interaction, f"**{discord.utils.escape_markdown(member.display_name)}**\n{texts.budget_text(budget, self.cost)}")
+        await self._done(interaction, texts.cap_show_text(member.display_name, budget, self.cost))
 
     # Limits and blocks ---------------------------------------------------------------
 
@@ -198,10 +188,7 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
 
     async def _channels_text(self, guild_id: int) -> str:
         settings = await self.bot.store.guild_settings(guild_id)
-        allowed = sorted(settings.allowed_channel_ids)
-        if not allowed:
-            return "Clips may be made in every channel."
-        return "Clips may be made only in: " + ", ".join(f"<#{c}>" for c in allowed)
+        return texts.channels_text(sorted(settings.allowed_channel_ids))
 
     # Reports --------------------------------------------------------------------------
 
@@ -214,20 +201,16 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
         since = texts.period_start(period, time.time())
         this_period = await store.top_spenders(guild_id, since=since, limit=REPORT_ROWS)
         total = await store.top_spenders(guild_id, since=None, limit=REPORT_ROWS)
-        embed = discord.Embed(title="dreambot spending", colour=discord.Colour.gold())
-        if period != "lifetime":  # for lifetime, "this period" and "all time" are the same list
-            embed.add_field(name=f"This {period}", value=texts.spenders_text(this_period, self.cost), inline=False)
-        embed.add_field(name="All time", value=texts.spenders_text(total, self.cost), inline=False)
+        embed = texts.report_embed(period, this_period, total, self.cost, image="attachment://spend.png")
         days = await store.daily_spend(guild_id, days=30, now=time.time())
         png = daily_spend_chart(days, self.cost)
-        embed.set_image(url="attachment://spend.png")
         await interaction.followup.send(embed=embed, file=discord.File(io.BytesIO(png), "spend.png"), ephemeral=True)
 
     @app_commands.command(name="history", description="A member's recent clips and what each cost")
     async def history(self, interaction: discord.Interaction, member: discord.Member) -> None:
         assert interaction.guild_id is not None
         rows = await self.bot.store.member_history(interaction.guild_id, member.id, limit=15)
-        await self._done(interaction, f"**{discord.utils.escape_markdown(member.display_name)}**\n" + texts.history_text(rows, self.cost))
+        await self._done(interaction, texts.history_message(member.display_name, rows, self.cost))
 
     @app_commands.command(name="audit", description="Recent moderator changes and refused attempts in this server")
     @app_commands.describe(limit="How many entries", show="Changes, refused attempts, or both")
