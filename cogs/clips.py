@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -34,6 +35,8 @@ PROGRESS_EDIT_SECONDS = 15.0
 EDITS_PER_SECOND = 4.0
 # Messages to look back through for a post we made but did not record.
 HISTORY_LOOKBACK = 300
+# The clip number in a footer marker (`texts.footer`); a match is then checked against the whole marker.
+_CLIP_NUMBER = re.compile(r"#([0-9]{1,18})\b")
 
 
 def _progress_state(status: str) -> str:
@@ -225,14 +228,28 @@ class ClipsCog(commands.Cog):
         finished = generation.completed_at or generation.failed_at or generation.requested_at
         after = discord.Object(generation.status_message_id or discord.utils.time_snowflake(
             datetime.fromtimestamp(finished, timezone.utc)))
-        marker = texts.footer(generation)
         try:
             async for message in channel.history(limit=HISTORY_LOOKBACK, after=after):
-                mine = self.bot.user is not None and message.author.id == self.bot.user.id
-                if mine and any(e.footer and e.footer.text == marker for e in message.embeds):
+                if self.is_result_post(message, generation):
                     return message
         except discord.HTTPException:
             return None
+        return None
+
+    def is_result_post(self, message: discord.Message, generation: Generation) -> bool:
+        """The result post of `generation`: written by this bot, in the clip's channel, with its footer marker."""
+        mine = self.bot.user is not None and message.author.id == self.bot.user.id
+        marker = texts.footer(generation)
+        return (mine and message.channel.id == generation.channel_id
+                and any(e.footer and e.footer.text == marker for e in message.embeds))
+
+    async def clip_of_post(self, message: discord.Message) -> Generation | None:
+        """The clip `message` is the result post of, whether or not the post is recorded yet."""
+        for embed in message.embeds:
+            found = _CLIP_NUMBER.search(embed.footer.text or "")
+            generation = await self.bot.store.get(int(found[1])) if found else None
+            if generation is not None and self.is_result_post(message, generation):
+                return generation
         return None
 
     async def _finish_status(self, generation: Generation) -> None:

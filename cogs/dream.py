@@ -18,8 +18,9 @@ from bot import texts
 from bot.api import VideoOptions
 from bot.services.dreams import Kind, Requester, ServiceUnavailable
 from bot.services.inputs import MAX_PROMPT_CHARS, InputError, check_image, clean_prompt
+from bot.tree import SOMETHING_WENT_WRONG, answer_unexpected
 from cogs.views import DYNAMIC_ITEMS, PromptModal
-from storage import ReserveRefused
+from storage import Generation, ReserveRefused
 
 if TYPE_CHECKING:
     from bot.client import DreamBot
@@ -38,8 +39,8 @@ REPLY_ERROR_SECONDS = 30
 class DreamCog(commands.Cog):
     def __init__(self, bot: DreamBot) -> None:
         self.bot = bot
+        # Its failures, like every command's, are answered by the tree (bot/tree.py).
         self.extend_menu = app_commands.ContextMenu(name="Extend this clip", callback=self.extend_from_menu)
-        self.extend_menu.error(self._menu_error)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.extend_menu)
@@ -106,20 +107,21 @@ class DreamCog(commands.Cog):
             return []
         mine = await self.bot.store.recent(interaction.guild_id, user_id=interaction.user.id, status="completed", limit=15)
         here = await self.bot.store.recent(interaction.guild_id, channel_id=interaction.channel_id, status="completed", limit=15)
-        seen: dict[int, object] = {}
+        seen: dict[int, Generation] = {}
         for generation in [*mine, *here]:
             seen.setdefault(generation.id, generation)
         needle = current.strip().lstrip("#").lower()
         choices = []
         for generation in seen.values():
-            label = f"#{generation.id} · {generation.prompt}"  # type: ignore[attr-defined]
-            if needle and needle not in label.lower():
+            if needle and needle not in f"#{generation.id} · {generation.prompt}".lower():
                 continue
-            choices.append(app_commands.Choice(name=label[:100], value=generation.id))  # type: ignore[attr-defined]
+            # 1-100 characters, one line: Discord refuses the whole answer otherwise.
+            choices.append(app_commands.Choice(name=texts.clip_choice_name(generation), value=generation.id))
         return choices[:25]
 
     async def extend_from_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        generation = await self.bot.store.by_message(message.id)
+        # A post not recorded yet (see `_replied_clip`) is recognised by its author and footer.
+        generation = await self.bot.store.by_message(message.id) or await self.clips.clip_of_post(message)
         if generation is None:
             await self._refuse(interaction, "That message is not one of my clips.")
             return
@@ -128,13 +130,23 @@ class DreamCog(commands.Cog):
     # Buttons and modals ---------------------------------------------------------------
 
     async def open_extend_modal(self, interaction: discord.Interaction, generation_id: int, *, backward: bool) -> None:
-        kind: Kind = "extend_backward" if backward else "extend_forward"
-        title = f"Lead into clip #{generation_id}" if backward else f"Extend clip #{generation_id}"
+        await PromptModal(generation_id, backward=backward).send(interaction)
 
-        async def on_prompt(modal_interaction: discord.Interaction, prompt: str) -> None:
-            await self.request(modal_interaction, prompt, VideoOptions(), kind=kind, parent_id=generation_id)
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Every extend-modal submit, opened by this process or one before a restart.
 
-        await interaction.response.send_modal(PromptModal(title[:45], on_prompt))
+        The modal is never kept in discord.py's modal store (`PromptModal.send`), so this is
+        its only handler: each submit is handled once."""
+        submission = PromptModal.submission(interaction)
+        if submission is None:
+            return
+        kind: Kind = "extend_backward" if submission.backward else "extend_forward"
+        try:
+            await self.request(interaction, submission.prompt, VideoOptions(), kind=kind,
+                               parent_id=submission.generation_id)
+        except Exception as error:
+            await self.report_unexpected(interaction, error)
 
     async def reroll(self, interaction: discord.Interaction, generation_id: int) -> None:
         source = await self.bot.store.get(generation_id)
@@ -151,8 +163,11 @@ class DreamCog(commands.Cog):
         """A reply to one of the bot's clip posts extends that clip forward with the reply as prompt."""
         if message.author.bot or message.guild is None or message.reference is None or not message.reference.message_id:
             return
-        parent = await self.bot.store.by_message(message.reference.message_id)
-        if parent is None or parent.result_message_id != message.reference.message_id:
+        if not self.bot.intents.message_content:
+            # MESSAGE_CONTENT_INTENT=false: Discord sends replies without their text; not read.
+            return
+        parent = await self._replied_clip(message, message.reference.message_id)
+        if parent is None:
             return
         requester = Requester(message.guild.id, message.channel.id, message.author.id,
                               await self.bot.is_moderator(message.author))
@@ -166,6 +181,25 @@ class DreamCog(commands.Cog):
             await message.reply(text, delete_after=REPLY_ERROR_SECONDS, mention_author=False)
             return
         await self.clips.post_status(generation, message.channel, reference=message)
+
+    async def _replied_clip(self, message: discord.Message, replied_id: int) -> Generation | None:
+        """The clip whose result post `message` replies to; None for a reply to anything else.
+
+        The store knows a post once `publish` has recorded it, which is only after Discord
+        answered the post: a member can reply sooner. Then the replied-to message itself is
+        the proof: written by this bot and carrying the clip's result footer."""
+        parent = await self.bot.store.by_message(replied_id)
+        if parent is not None:
+            return parent if parent.result_message_id == replied_id else None  # not its status message
+        replied = message.reference.resolved if message.reference else None
+        if replied is None:  # Discord did not load it (a deleted one arrives as DeletedReferencedMessage)
+            try:
+                replied = await message.channel.fetch_message(replied_id)
+            except discord.HTTPException:
+                return None
+        if not isinstance(replied, discord.Message):
+            return None
+        return await self.clips.clip_of_post(replied)
 
     # The common path ---------------------------------------------------------------
 
@@ -212,7 +246,7 @@ class DreamCog(commands.Cog):
         if isinstance(error, InputError):
             return str(error)
         log.error("unexpected error while requesting a clip", exc_info=error)
-        return "Something went wrong on my side. Nothing was charged; please try again."
+        return SOMETHING_WENT_WRONG
 
     async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
         if interaction.response.is_done():
@@ -221,22 +255,8 @@ class DreamCog(commands.Cog):
             await interaction.response.send_message(text, ephemeral=True)
 
     async def report_unexpected(self, interaction: discord.Interaction, error: Exception) -> None:
-        log.error("interaction failed (guild %s, user %s)", interaction.guild_id, interaction.user.id, exc_info=error)
-        await self._refuse(interaction, "Something went wrong on my side. Nothing was charged; please try again.")
-
-    async def _menu_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        await self.report_unexpected(interaction, error)
-
-    async def cog_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        # app_commands has no RangeError (Discord enforces Range itself); naming it made this handler raise
-        # AttributeError on every other error, so the member was left with "thinking..." forever.
-        if isinstance(error, app_commands.TransformerError):
-            await self._refuse(interaction, f"That value doesn't fit: {error}")
-            return
-        if isinstance(error, app_commands.NoPrivateMessage):
-            await self._refuse(interaction, "Clips are made in servers, not in direct messages.")
-            return
-        await self.report_unexpected(interaction, getattr(error, "original", error))
+        """For modals and buttons, which the tree's error handler never sees."""
+        await answer_unexpected(interaction, error)
 
 
 async def setup(bot: DreamBot) -> None:

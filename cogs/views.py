@@ -1,12 +1,15 @@
 """Buttons on finished clips and the prompt modal, built to work after a restart.
 
 Each button is a `DynamicItem` whose custom_id carries the clip id, registered once with
-`bot.add_dynamic_items`, so a click on a week-old message still finds its handler.
+`bot.add_dynamic_items`, so a click on a week-old message still finds its handler. The
+modal's custom_id carries the clip and direction the same way (see `PromptModal`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Awaitable, Callable
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -15,8 +18,6 @@ from bot.services.inputs import MAX_PROMPT_CHARS
 if TYPE_CHECKING:
     from cogs.dream import DreamCog
 
-PromptHandler = Callable[[discord.Interaction, str], Awaitable[None]]
-
 
 def _dream_cog(interaction: discord.Interaction) -> DreamCog:
     cog = interaction.client.get_cog("DreamCog")  # type: ignore[union-attr]
@@ -24,23 +25,72 @@ def _dream_cog(interaction: discord.Interaction) -> DreamCog:
     return cog  # type: ignore[return-value]
 
 
-class PromptModal(discord.ui.Modal):
-    """Asks for the prompt of an extension; hands it to `on_prompt`."""
+# The extend modal's custom_id says which clip and which way; its one field's id never changes.
+MODAL_TEMPLATE = re.compile(r"dream:extend-modal:(?P<way>fwd|back):(?P<id>[0-9]+)")
+PROMPT_FIELD_ID = "dream:extend-modal:prompt"
 
-    prompt: discord.ui.TextInput = discord.ui.TextInput(
-        label="What happens next?", style=discord.TextStyle.paragraph,
-        placeholder="Describe the continuation", max_length=MAX_PROMPT_CHARS,
+
+@dataclass(frozen=True)
+class ExtendSubmission:
+    """A submitted extend modal, read from the interaction alone."""
+
+    generation_id: int
+    backward: bool
+    prompt: str
+
+
+class PromptModal(discord.ui.Modal):
+    """The prompt form of an extension: a form only, never a live handler.
+
+    discord.py matches a modal submit by the exact custom_id of a modal object kept in
+    memory, so a modal opened before a restart (or a timeout) would go unanswered. Instead
+    the opener sends this and `stop()`s it at once (`send`), and the dream cog's
+    `on_interaction` listener handles every submission whose custom_id matches
+    `MODAL_TEMPLATE`, through `submission()`: one path, whichever process opened it.
+    """
+
+    prompt: discord.ui.Label = discord.ui.Label(
+        text="What happens next?",
+        component=discord.ui.TextInput(custom_id=PROMPT_FIELD_ID, style=discord.TextStyle.paragraph,
+                                       placeholder="Describe the continuation", max_length=MAX_PROMPT_CHARS),
     )
 
-    def __init__(self, title: str, on_prompt: PromptHandler) -> None:
-        super().__init__(title=title, timeout=900)
-        self._on_prompt = on_prompt
+    def __init__(self, generation_id: int, *, backward: bool) -> None:
+        title = f"Lead into clip #{generation_id}" if backward else f"Extend clip #{generation_id}"
+        way = "back" if backward else "fwd"
+        super().__init__(title=title[:45], custom_id=f"dream:extend-modal:{way}:{generation_id}", timeout=None)
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self._on_prompt(interaction, self.prompt.value)
+    async def send(self, interaction: discord.Interaction) -> None:
+        """Show the form. Stopped right after, so discord.py's modal store never holds it and the
+        listener is the only handler of its submission (no await between storing and stopping)."""
+        try:
+            await interaction.response.send_modal(self)
+        finally:
+            self.stop()
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        await _dream_cog(interaction).report_unexpected(interaction, error)
+    @staticmethod
+    def submission(interaction: discord.Interaction) -> ExtendSubmission | None:
+        """The clip, direction and prompt of an extend-modal submit; None for any other interaction."""
+        if interaction.type is not discord.InteractionType.modal_submit or not interaction.data:
+            return None
+        match = MODAL_TEMPLATE.fullmatch(str(interaction.data.get("custom_id", "")))
+        if match is None:
+            return None
+        prompt = _submitted_value(interaction.data.get("components", []), PROMPT_FIELD_ID)  # type: ignore[arg-type]
+        return ExtendSubmission(int(match["id"]), match["way"] == "back", prompt or "")
+
+
+def _submitted_value(components: list[dict[str, Any]], custom_id: str) -> str | None:
+    """A text input's value in a modal submit: inside action rows (type 1) or labels (type 18)."""
+    for component in components:
+        inner = component.get("components") or ([component["component"]] if component.get("component") else [])
+        if inner:
+            found = _submitted_value(inner, custom_id)
+            if found is not None:
+                return found
+        elif component.get("custom_id") == custom_id:
+            return component.get("value")
+    return None
 
 
 class ExtendButton(discord.ui.DynamicItem[discord.ui.Button], template=r"dream:extend:(?P<way>fwd|back):(?P<id>[0-9]+)"):
