@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -17,6 +18,7 @@ from bot.services.dreams import DreamService
 from bot.services.moderation import Access, access_of, has_manage_server, holds_role
 from bot.services.schedule import PollSchedule
 from bot.settings import Settings
+from bot.tree import DreamTree
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -32,11 +34,18 @@ class DreamBot(commands.Bot):
     http_session: aiohttp.ClientSession
 
     def __init__(self, settings: Settings, *, api_base_url: str | None = None, **options: Any) -> None:
+        # The bot never joins voice: discord.py's start-up warnings about voice libraries are noise.
+        for flag in ("warn_nacl", "warn_dave"):
+            if hasattr(discord.VoiceClient, flag):
+                setattr(discord.VoiceClient, flag, False)
         intents = discord.Intents.default()
-        intents.message_content = True  # replies to a clip become its extension prompt
+        # Privileged: replies to a clip become its extension prompt. Without it (the developer
+        # portal's switch is off) Discord closes the gateway with 4014 unless this is False.
+        intents.message_content = settings.message_content_intent
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
+            tree_cls=DreamTree,
             # Nothing the bot writes pings anyone unless a call says otherwise.
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
@@ -45,6 +54,7 @@ class DreamBot(commands.Bot):
         self.settings = settings
         self._api_base_url = api_base_url
         self._resources = contextlib.AsyncExitStack()
+        self._closing: asyncio.Future[None] | None = None
 
     async def setup_hook(self) -> None:
         base_url = self._api_base_url or self.settings.aimlapi_base_url
@@ -114,7 +124,8 @@ class DreamBot(commands.Bot):
         return holds_role(user, await self.moderator_role_id(user.guild.id))
 
     async def _sync_commands(self) -> None:
-        """Sync only when asked, and only when the commands changed since the last sync (no storm on restarts)."""
+        """Sync (global by default, so a new server sees the commands on the first start), and only
+        when the commands changed since the last sync, so restarts make no sync storm."""
         mode = self.settings.command_sync
         if mode == "off":
             return
@@ -127,11 +138,35 @@ class DreamBot(commands.Bot):
         if await self.store.get_meta(key) == digest:
             log.info("application commands unchanged; not syncing")
             return
-        synced = await self.tree.sync(guild=guild)
+        try:
+            synced = await self.tree.sync(guild=guild)
+        except discord.HTTPException as error:
+            # The commands synced last time still work; the next start tries again (no digest kept).
+            log.warning("could not sync application commands (%s): %s %s", mode, error.status, error.text)
+            return
         await self.store.set_meta(key, digest)
         log.info("synced %d application commands (%s)", len(synced), mode)
 
+    async def on_command_error(self, context: commands.Context[Any], error: commands.CommandError) -> None:
+        # The bot has no prefix commands; "@dreambot hello" is conversation, not a failure.
+        if isinstance(error, commands.CommandNotFound):
+            return
+        log.error("message command %s failed", context.command, exc_info=error)
+
     async def close(self) -> None:
+        """Close once, however many callers ask (SIGTERM's task, then `async with`'s exit):
+        each waits for the same closing, so none returns while the store is half closed
+        and `asyncio.run` never cancels a close in the middle."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close_once())
+        await asyncio.shield(self._closing)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # discord.py's own exit waits only for its part of a close already under way (the
+        # gateway), not for ours (the store): wait for the whole of it.
+        await self.close()
+
+    async def _close_once(self) -> None:
         # Cogs stop the poller first (cog_unload), then the shared resources close.
         for extension in reversed(INITIAL_EXTENSIONS):
             with contextlib.suppress(commands.ExtensionNotLoaded):

@@ -2,31 +2,36 @@
 
 The poller touches HEARTBEAT_PATH on every cycle (at most every few seconds), so a stale
 file means the loop is stuck or the process is gone: the container should be restarted.
+It reads the same settings sources as the bot (environment, `.env`, the image's defaults).
+Docker reads the exit code only: 0 healthy, 1 unhealthy (a bad setting is unhealthy too).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
-from pathlib import Path
 
-# Several poll cycles; the longest cycle is three poll intervals.
-MAX_AGE_SECONDS = 120.0
+from bot.settings import SettingsError, load_health_settings
 
 
 def main() -> int:
-    path = os.environ.get("HEARTBEAT_PATH")
-    if not path:
+    try:
+        settings = load_health_settings()
+    except SettingsError as error:
+        print(f"unhealthy: {error}", file=sys.stderr)
+        return 1
+    path = settings.heartbeat_path
+    if path is None:
         print("unhealthy: HEARTBEAT_PATH is not set", file=sys.stderr)
         return 1
     try:
-        age = time.time() - Path(path).stat().st_mtime
+        age = time.time() - path.stat().st_mtime
     except OSError:
         print(f"unhealthy: no heartbeat at {path}", file=sys.stderr)
         return 1
-    if age > float(os.environ.get("HEARTBEAT_MAX_AGE", MAX_AGE_SECONDS)):
-        print(f"unhealthy: last heartbeat {age:.0f} s ago", file=sys.stderr)
+    if age > settings.heartbeat_max_age:
+        print(f"unhealthy: last heartbeat {age:.0f} s ago (HEARTBEAT_MAX_AGE={settings.heartbeat_max_age:g})",
+              file=sys.stderr)
         return 1
     print(f"healthy: last heartbeat {age:.0f} s ago")
     return 0

@@ -5,14 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
+import socket
 import sys
+from pathlib import Path
+from typing import NoReturn
 
 import aiohttp
 import discord
+import yarl
 
 from bot.logging_setup import setup_logging
-from bot.settings import SIMULATOR_URL, Settings, SettingsError, load_settings
+from bot.settings import IMAGE_DEFAULTS_FILE, SIMULATOR_URL, Settings, SettingsError, load_settings
+from storage import StoreError
+from storage.preflight import check_database_path
 
 log = logging.getLogger("dreambot")
 
@@ -22,6 +29,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--simulate", action="store_true",
                         help="use the bundled video API simulator instead of the AI/ML API (no key, no cost)")
     return parser.parse_args(argv)
+
+
+# Exit codes, so a supervisor (or a person) can tell the failures apart.
+EXIT_SETTINGS = 2
+EXIT_TOKEN = 3
+EXIT_INTENTS = 4
+EXIT_DATABASE = 5
+EXIT_OTHER = 1
+
+INTENT_HELP = (
+    "Discord refused the Message Content intent. Either switch it on (https://discord.com/developers/applications"
+    " -> your app -> Bot -> Privileged Gateway Intents -> Message Content Intent) or set"
+    " MESSAGE_CONTENT_INTENT=false (replies to a clip are then not read; /dream, /extend, buttons and the menu work)."
+)
+TOKEN_HELP = "Discord refused DISCORD_TOKEN; copy the bot token again from the developer portal (Bot -> Reset Token)."
+
+
+IMAGE_VOLUME = Path("/data")
+
+
+def warn_outside_volume(settings: Settings, *, in_image: bool | None = None) -> None:
+    """In the Docker image, a database outside the volume is lost with the container."""
+    if in_image is None:
+        in_image = IMAGE_DEFAULTS_FILE.exists()
+    path = settings.database_path.absolute()
+    if in_image and not path.is_relative_to(IMAGE_VOLUME):
+        log.warning("DATABASE_PATH %s is outside the image's volume %s: the ledger goes when the container does",
+                    path, IMAGE_VOLUME)
+
+
+def point_at_discord(settings: Settings) -> None:
+    """Route discord.py's REST and gateway traffic where the settings say (a proxy, or the tests' fake)."""
+    discord.http.Route.BASE = settings.discord_api_url
+    if settings.discord_gateway_url is not None:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
 async def run(settings: Settings) -> None:
@@ -49,8 +91,7 @@ def settings_and_logging(program: str = "dreambot", **overrides: object) -> Sett
     try:
         settings = load_settings(**overrides)
     except SettingsError as error:
-        print(f"{program}: cannot start: {error}. See .env.example.", file=sys.stderr)
-        raise SystemExit(2) from None
+        fail(f"cannot start: {error}. See .env.example.", EXIT_SETTINGS, program)
     secrets = [settings.discord_token.get_secret_value()]
     if settings.aimlapi_key is not None:
         secrets.append(settings.aimlapi_key.get_secret_value())
@@ -58,19 +99,41 @@ def settings_and_logging(program: str = "dreambot", **overrides: object) -> Sett
     return settings
 
 
+def fail(reason: str, code: int, program: str = "dreambot") -> NoReturn:
+    """End the process with one line on stderr (details, if any, went to the log at DEBUG)."""
+    print(f"{program}: {reason}", file=sys.stderr)
+    raise SystemExit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     settings = settings_and_logging(**({"aimlapi_base_url": SIMULATOR_URL} if args.simulate else {}))
     try:
+        # Local problems first, before anything is asked of Discord.
+        warn_outside_volume(settings)
+        check_database_path(settings.database_path)
+        point_at_discord(settings)
         asyncio.run(run(settings))
     except KeyboardInterrupt:
         pass
     except discord.LoginFailure:
-        print("dreambot: Discord refused DISCORD_TOKEN; copy the bot token again from the developer portal.",
-              file=sys.stderr)
-        raise SystemExit(3) from None
-    except (OSError, aiohttp.ClientError, discord.HTTPException, discord.GatewayNotFound) as error:
-        # Unreachable Discord, an unusable DATABASE_PATH...: one line, details in the log at DEBUG.
+        fail(TOKEN_HELP, EXIT_TOKEN)
+    except discord.PrivilegedIntentsRequired:
+        fail(INTENT_HELP, EXIT_INTENTS)
+    except StoreError as error:
+        fail(f"cannot start: {error}", EXIT_DATABASE)
+    except (OSError, aiohttp.ClientError, discord.HTTPException, discord.GatewayNotFound, discord.ConnectionClosed) as error:
+        # Unreachable Discord, a full disk...: one line, details in the log at DEBUG.
         log.debug("start-up failed", exc_info=True)
-        print(f"dreambot: cannot run: {type(error).__name__}: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
+        fail(f"cannot run: {_describe(error)}", EXIT_OTHER)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, aiohttp.ClientConnectorError):
+        cause = error.os_error
+        if isinstance(cause, socket.gaierror):
+            why = f"name lookup failed: {cause.strerror}"
+        else:
+            why = os.strerror(cause.errno).lower() if cause.errno and cause.errno > 0 else str(cause)
+        return f"cannot reach Discord at {error.host}:{error.port} ({why}); check the network or DISCORD_API_URL"
+    return f"{type(error).__name__}: {error}"

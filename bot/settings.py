@@ -1,4 +1,5 @@
-"""Settings read from the environment and an optional `.env` file.
+"""Settings read from the environment and an optional `.env` file (and, in the Docker
+image, its defaults file under the `.env`).
 
 pydantic-settings does the reading, the type checks and the `.env` parsing; this module
 only declares what dreambot needs and turns a validation failure into one plain line.
@@ -8,7 +9,7 @@ Secrets are `SecretStr`, so they never show up in a `repr`, a log line or an err
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,10 +20,38 @@ CommandSync = Literal["off", "guild", "global"]
 
 # The value of AIMLAPI_BASE_URL that runs the bundled simulator inside the bot process.
 SIMULATOR_URL = "simulator"
+DISCORD_API_URL = "https://discord.com/api/v10"
+
+# Settings files, lowest priority first (the environment beats both). The image writes its
+# /data paths into the first one, not into ENV: `docker run --env-file .env` replaces ENV
+# values, and an empty `HEARTBEAT_PATH=` there would otherwise switch the health check off.
+IMAGE_DEFAULTS_FILE = Path("/etc/dreambot/defaults.env")
+ENV_FILES: tuple[Path, ...] = (IMAGE_DEFAULTS_FILE, Path(".env"))
+# Written as a path's value, switches that file off (an empty value means "not set").
+OFF = {"off", "none", "false", "0"}
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+def _env_config() -> SettingsConfigDict:
+    return SettingsConfigDict(env_file=ENV_FILES, env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+
+
+class HealthSettings(BaseSettings):
+    """What `python -m bot.healthcheck` reads. The bot reads it too (it is the base of
+    Settings), so a typo fails at start-up rather than as a container that is never healthy."""
+
+    model_config = _env_config()
+
+    heartbeat_path: Path | None = None
+    heartbeat_max_age: float = Field(default=120.0, gt=0, allow_inf_nan=False)
+
+    @field_validator("heartbeat_path", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() in OFF else value
+
+
+class Settings(HealthSettings):
+    """Everything the bot reads; names are the environment variables, upper-cased."""
 
     discord_token: SecretStr = Field(min_length=1)
     aimlapi_key: SecretStr | None = None
@@ -37,10 +66,30 @@ class Settings(BaseSettings):
     job_timeout_minutes: float = Field(default=60.0, gt=0, allow_inf_nan=False)
     simulator_time_scale: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
-    command_sync: CommandSync = "off"
+    command_sync: CommandSync = "global"
     dev_guild_id: int | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    heartbeat_path: Path | None = None
+
+    # Replies to a clip are read as prompts only with Discord's privileged Message Content intent.
+    message_content_intent: bool = True
+    # Where Discord is: only a proxy (or the offline tests) changes these.
+    discord_api_url: str = DISCORD_API_URL
+    discord_gateway_url: str | None = None
+
+    @field_validator("discord_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip().startswith(("ws://", "wss://")):
+            raise ValueError("must be a ws(s) URL")
+        return value.strip() if value is not None else None
 
     @field_validator("aimlapi_base_url")
     @classmethod
@@ -75,6 +124,9 @@ class Settings(BaseSettings):
         return "simulator-key"
 
 
+_S = TypeVar("_S", bound=BaseSettings)
+
+
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names it and never shows its value."""
 
@@ -95,7 +147,15 @@ def describe_error(error: ValidationError) -> str:
 
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, raising SettingsError with a one-line explanation."""
+    return _load(Settings, **overrides)
+
+
+def load_health_settings(**overrides: object) -> HealthSettings:
+    return _load(HealthSettings, **overrides)
+
+
+def _load(kind: type[_S], **overrides: object) -> _S:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         raise SettingsError(describe_error(error)) from None

@@ -27,7 +27,6 @@ def make_settings(database: Path, **overrides: Any) -> Settings:
         aimlapi_base_url="http://127.0.0.1:1",  # replaced by the simulator's address
         database_path=database,
         poll_interval_seconds=0.05,
-        command_sync="off",
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
