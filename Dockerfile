@@ -9,9 +9,9 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1 \
-    DATABASE_PATH=/data/dreambot.sqlite3 \
-    HEARTBEAT_PATH=/data/heartbeat
+    PYTHONDONTWRITEBYTECODE=1
+# The /data paths live in a settings file under .env, not in ENV: `--env-file` would override ENV.
+COPY docker/defaults.env /etc/dreambot/defaults.env
 RUN useradd --create-home --uid 10001 dreambot && mkdir -p /data && chown dreambot:dreambot /data
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
