@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import site
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +29,7 @@ def test_dockerfile_is_small_non_root_with_data_volume_and_healthcheck():
     assert users and users[-1] not in ("root", "0")
     assert 'VOLUME ["/data"]' in final
     assert re.search(r"^HEALTHCHECK .*bot\.healthcheck", final, re.M)
-    assert "DATABASE_PATH=/data/" in final
+    assert "COPY docker/defaults.env /etc/dreambot/defaults.env" in final  # its /data paths (test_docker_env.py)
 
 
 def test_no_secret_is_baked_into_the_image():
@@ -43,25 +45,45 @@ def test_compose_uses_the_env_file_and_a_volume():
     assert "env_file: .env" in compose and "/data" in compose and "restart: unless-stopped" in compose
 
 
+def dependency_paths() -> list[str]:
+    """Where this interpreter finds its packages: the site-packages of the virtualenv it runs in
+    (and the base's too if that one sees them), or the base's, plus the user site when enabled."""
+    paths = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        paths.append(site.getusersitepackages())
+    paths += [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    return [path for path in dict.fromkeys(paths) if os.path.isdir(path)]
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     """Replays the Dockerfile's two stages: `pip wheel .`, then install the wheel into a clean env.
     Dependencies come from this interpreter's site-packages (no network needed); the project
-    itself only from the wheel, so missing package data would show."""
+    itself only from the wheel, so missing package data would show.
+
+    Not `venv --system-site-packages`: started from a virtualenv, that shares the base
+    interpreter's packages, not the virtualenv's. A .pth file lists this interpreter's package
+    directories instead (after the env's own, so the wheel comes first); it is written after the
+    install, so pip never sees, nor touches, the project installed out there."""
     work = tmp_path_factory.mktemp("image")
     wheels = work / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "--wheel-dir", str(wheels), str(ROOT)],
                    check=True, cwd=work)
     venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     wheel = next(wheels.glob("dreambot-*.whl"))
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, cwd=work)
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    (Path(purelib) / "_outer_dependencies.pth").write_text("".join(f"{path}\n" for path in dependency_paths()))
     return python
 
 
 def run(python: Path, *args: str, env: dict[str, str] | None = None, cwd: Path) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "AIMLAPI_", "HEARTBEAT"))}
+    # Nothing of this run's interpreter may decide what the installed one imports.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "AIMLAPI_", "HEARTBEAT"))
+             and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     clean.update(env or {})
     return subprocess.run([str(python), *args], capture_output=True, text=True, timeout=60, env=clean, cwd=cwd)
 
