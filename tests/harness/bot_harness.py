@@ -466,13 +466,17 @@ class DiscordHarness:
         """Hand a raw gateway event to the bot, as the websocket would after decoding it.
 
         Interactions are registered with the fake first (so their webhook traffic finds
-        its channel) and user messages are stored (so replies and fetches find them).
+        its channel) and user messages are stored (so replies and fetches find them). A bot
+        without the Message Content intent gets messages as Discord delivers them, blanked.
         """
         if event == "INTERACTION_CREATE":
             self.fake.register_interaction(payload)
             self.interactions[int(payload["id"])] = payload
         elif event == "MESSAGE_CREATE":
             self.fake.store_incoming_message(payload)
+        if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not self.bot.intents.message_content:
+            assert self.bot.user is not None
+            payload = payloads.as_seen_without_message_content(payload, self.bot.user.id)
         self.bot._connection.parsers[event](payload)
 
     def _context(
@@ -796,10 +800,6 @@ class DiscordHarness:
             referenced_message=referenced,
             attachments=attachments,
         )
-        bot = self.bot
-        if not bot.intents.message_content and bot.user is not None:
-            # What Discord delivers to an app that did not ask for the privileged intent.
-            payload = payloads.as_seen_without_message_content(payload, bot.user.id)
         self.dispatch("MESSAGE_CREATE", payload)
         return int(payload["id"])
 
