@@ -184,9 +184,6 @@ def failure_text(reason: str | None, limit: int = REASON_SHOWN_CHARS) -> str:
 
 # /status -------------------------------------------------------------------------------
 
-OPEN_STATES = ("requested", "submitted", "running")
-
-
 RECENT_PROMPT_CHARS = 60
 RECENT_LINE_CHARS = 400  # a line with a longer link shows `/status clip:N` instead, so several clips still fit
 DETAILS_PROMPT_CHARS = 300
@@ -216,7 +213,7 @@ def status_embed(budget: MemberBudget, recent: Sequence[Generation], cost: int,
     lines = [_recent_line(g, RECENT_LINE_CHARS) for g in recent]
     embed.add_field(name="Recent", value=join_within(lines, fitting.FIELD_VALUE) or "No clips yet: try /dream.",
                     inline=False)
-    pending = [g for g in recent if g.status in OPEN_STATES]
+    pending = [g for g in recent if g.is_open]
     if pending:
         embed.add_field(name="Queue", value=f"{len(pending)} of yours in progress; {_number(ahead or 0)} job(s) ahead of them.")
     return embed
@@ -234,7 +231,7 @@ def clip_details(generation: Generation, cost: int, *, ahead: int | None = None,
         lines.append(f"{_label(KIND_LABELS, generation.kind)} from clip #{generation.parent_id}")
     if generation.failure_reason:
         lines.append(f"Why it failed: {failure_text(generation.failure_reason, DETAILS_REASON_CHARS)}")
-    if generation.status in OPEN_STATES:
+    if generation.is_open:
         lines.append(f"Jobs ahead of it: {_number(ahead or 0)}")
         lines.append(f"Elapsed: {elapsed(_finite(now) - _finite(generation.requested_at))}")
     charged = generation.tokens_charged

@@ -19,13 +19,22 @@ SOMETHING_WENT_WRONG = "Something went wrong on my side. Nothing was charged; pl
 SERVER_ONLY = "Clips are made in servers, not in direct messages."
 
 
-async def answer_ephemeral(interaction: discord.Interaction, text: str) -> None:
+def command_name(interaction: discord.Interaction) -> str:
+    return interaction.command.qualified_name if interaction.command else "-"
+
+
+async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
     """Answer, or follow up when the interaction was already answered (deferred, refused)."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True)
+    else:
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+async def answer_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """`send_ephemeral` for an error path: a failure to tell the member is logged, not raised."""
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
+        await send_ephemeral(interaction, text)
     except discord.HTTPException:
         # Too late (10062) or Discord is down: the failure is logged already, nothing more to do.
         log.debug("could not tell user %s about an error", interaction.user.id, exc_info=True)
@@ -34,7 +43,7 @@ async def answer_ephemeral(interaction: discord.Interaction, text: str) -> None:
 async def answer_unexpected(interaction: discord.Interaction, error: BaseException, text: str = SOMETHING_WENT_WRONG) -> None:
     """Log the failure once, with its traceback, and tell the member politely."""
     log.error("interaction failed (guild %s, user %s, command %s)", interaction.guild_id, interaction.user.id,
-              interaction.command.qualified_name if interaction.command else "-", exc_info=error)
+              command_name(interaction), exc_info=error)
     await answer_ephemeral(interaction, text)
 
 
@@ -65,6 +74,5 @@ class DreamTree(app_commands.CommandTree):
         if text is None:
             await answer_unexpected(interaction, getattr(error, "original", error), unexpected_text(interaction))
         elif text:
-            log.info("refused %s to user %s: %s", interaction.command.qualified_name if interaction.command else "-",
-                     interaction.user.id, type(error).__name__)
+            log.info("refused %s to user %s: %s", command_name(interaction), interaction.user.id, type(error).__name__)
             await answer_ephemeral(interaction, text)

@@ -18,7 +18,7 @@ from bot import texts
 from bot.api import VideoOptions
 from bot.services.dreams import Kind, Requester, ServiceUnavailable
 from bot.services.inputs import MAX_PROMPT_CHARS, InputError, check_image, clean_prompt
-from bot.tree import SOMETHING_WENT_WRONG, answer_unexpected
+from bot.tree import SOMETHING_WENT_WRONG, answer_unexpected, send_ephemeral
 from cogs.views import DYNAMIC_ITEMS, PromptModal
 from storage import Generation, ReserveRefused
 
@@ -249,10 +249,7 @@ class DreamCog(commands.Cog):
         return SOMETHING_WENT_WRONG
 
     async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
+        await send_ephemeral(interaction, text)
 
     async def report_unexpected(self, interaction: discord.Interaction, error: Exception) -> None:
         """For modals and buttons, which the tree's error handler never sees."""

@@ -37,7 +37,7 @@ class StatusCog(commands.Cog):
         if generation is None or generation.guild_id != guild_id:
             return texts.clip_missing(clip)
         ahead = None
-        if generation.status in texts.OPEN_STATES:
+        if generation.is_open:
             ahead = await self.bot.store.queue_position(generation.id)
         return texts.clip_details(generation, self.bot.settings.generation_cost_tokens, ahead=ahead, now=time.time())
 
@@ -47,7 +47,7 @@ class StatusCog(commands.Cog):
         assert guild_id is not None
         budget = await store.member_budget(guild_id, user_id, cost)
         recent = await store.recent(guild_id, user_id=user_id, limit=RECENT_SHOWN)
-        pending = [g for g in recent if g.status in texts.OPEN_STATES]
+        pending = [g for g in recent if g.is_open]
         ahead = await store.queue_position(min(g.id for g in pending)) if pending else None
         return texts.status_embed(budget, recent, cost, ahead)
 
