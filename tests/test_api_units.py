@@ -8,11 +8,15 @@ import pydantic
 import pytest
 
 from bot.api import (
+    DURATIONS,
+    MODELS,
+    RESOLUTIONS,
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    Capabilities,
     InsufficientCreditsError,
     JobStatus,
     NotFoundError,
@@ -55,7 +59,53 @@ def test_unified_create_request() -> None:
                                        loop=False, start_image_url=IMG), "ray-2")
     assert r.json == {"model": "luma/ray-flash-2", "prompt": "a cat", "aspect_ratio": "1:1", "loop": False,
                       "resolution": "1080p", "duration": 5, "keyframes": {"frame0": {"type": "image", "url": IMG}}}
-    assert d.create("x", VideoOptions(model="luma/ray-1-6"), "ray-2").json["model"] == "luma/ray-1-6"
+    with pytest.raises(UnsupportedByDialect, match="ray-1-6 was retired by the provider on 2026-01-26"):
+        d.create("x", VideoOptions(model="luma/ray-1-6"), "ray-2")
+    with pytest.raises(UnsupportedByDialect, match="ray-9 is not a model of the unified API"):
+        d.create("x", VideoOptions(), "ray-9")
+    # ray-2's schema has no hdr / exr_export / type: a False or "video" there is the default, not sent.
+    quiet = VideoOptions(hdr=False, exr_export=False, video_type="video")
+    assert d.create("x", quiet, "ray-2").json == {"model": "luma/ray-2", "prompt": "x"}
+    for refused, words in (({"duration": 10}, "ray-2 makes 5 or 9 second clips, not 10."),
+                           ({"hdr": True}, "ray-2 can't make HDR clips; that needs ray-3.2."),
+                           ({"video_type": "video_edit", "source_video_url": IMG}, "ray-2 can't edit clips")):
+        with pytest.raises(UnsupportedByDialect) as caught:
+            d.create("x", VideoOptions(**refused), "ray-2")
+        assert caught.value.message.startswith(words)
+
+
+def test_unified_ray32_create_request() -> None:
+    d = UnifiedDialect()
+    assert d.create("a cat", VideoOptions(), "ray-3.2").json == {"model": "luma/ray-3.2", "prompt": "a cat"}
+    r = d.create("a cat", VideoOptions(model="ray-3.2", resolution="1080p", duration=5, aspect_ratio="21:9",
+                                       loop=True, hdr=True, exr_export=True, video_type="video",
+                                       start_image_url=IMG, end_image_url=END), "ray-2")
+    assert r.json == {"model": "luma/ray-3.2", "prompt": "a cat", "type": "video", "resolution": "1080p",
+                      "duration": 5, "aspect_ratio": "21:9", "loop": True, "hdr": True, "exr_export": True,
+                      "image_url": IMG, "last_image_url": END}
+    edit = d.create("make it snow", VideoOptions(video_type="video_reframe", source_video_url="https://v/1.mp4",
+                                                 aspect_ratio="9:16", duration=10), "luma/ray-3.2")
+    assert edit.json == {"model": "luma/ray-3.2", "prompt": "make it snow", "type": "video_reframe",
+                         "aspect_ratio": "9:16", "duration": 10, "video_url": "https://v/1.mp4"}
+    with pytest.raises(UnsupportedByDialect) as caught:
+        d.create("x", VideoOptions(resolution="4k", aspect_ratio="9:21"), "ray-3.2")
+    assert caught.value.message == ("ray-3.2 goes up to 1080p; 4k needs ray-2 or ray-flash-2. "
+                                    "ray-3.2 has no 9:21; pick another shape or ray-2.")
+    with pytest.raises(UnsupportedByDialect, match="^HDR needs a 5 second clip at 720p or 1080p.$"):
+        d.create("x", VideoOptions(hdr=True, duration=10), "ray-3.2")
+
+
+def test_unified_ray32_cannot_extend_by_id() -> None:
+    d = UnifiedDialect()
+    polite = "Extending by clip needs ray-2 or ray-flash-2; clips made with ray-3.2 can't be extended yet."
+    for direction, other in (("forward", None), ("backward", None), ("forward", UUID_B)):
+        with pytest.raises(UnsupportedByDialect) as caught:
+            d.extend(f"{UUID_A}:luma/ray-3.2", "on", direction, VideoOptions(), "ray-3.2", other)
+        assert caught.value.message == polite
+    # The member's choice of model counts, not only DEFAULT_MODEL.
+    with pytest.raises(UnsupportedByDialect):
+        d.extend(UUID_A, "on", "forward", VideoOptions(model="ray-3.2"), "ray-2")
+    assert d.extend(UUID_A, "on", "forward", VideoOptions(model="ray-2"), "ray-3.2").json["model"] == "luma/ray-2"
 
 
 def test_luma_v2_create_request() -> None:
@@ -64,6 +114,15 @@ def test_luma_v2_create_request() -> None:
     assert (r.method, r.path) == ("POST", "/v2/generate/video/luma-ai/generation")
     assert r.json == {"model": "ray-2", "prompt": "a cat", "duration": "9s",
                       "keyframes": {"frame1": {"type": "image", "url": END}}}
+    # luma-v2 still serves ray-1-6 (its seed schema); that model has no resolution or duration field.
+    assert d.create("x", VideoOptions(model="ray-1-6", loop=True), "ray-2").json == {
+        "model": "ray-1-6", "prompt": "x", "loop": True}
+    with pytest.raises(UnsupportedByDialect, match="ray-1-6 has no resolution choice"):
+        d.create("x", VideoOptions(model="ray-1-6", resolution="720p"), "ray-2")
+    with pytest.raises(UnsupportedByDialect, match="ray-3.2 is not a model of the luma-v2 API"):
+        d.create("x", VideoOptions(), "ray-3.2")
+    with pytest.raises(UnsupportedByDialect, match="can't make HDR clips"):
+        d.create("x", VideoOptions(hdr=False), "ray-2")  # nothing on luma-v2 has the field
 
 
 def test_legacy_create_request() -> None:
@@ -74,9 +133,13 @@ def test_legacy_create_request() -> None:
                       "image_url": "", "image_end_url": ""}
     r = d.create("a cat", VideoOptions(aspect_ratio="9:16", start_image_url=IMG, end_image_url=END), "ray-2")
     assert r.json["aspect_ratio"] == "9:16" and r.json["image_url"] == IMG and r.json["image_end_url"] == END
-    for option in ({"resolution": "720p"}, {"duration": 5}, {"loop": False}):
-        with pytest.raises(UnsupportedByDialect, match=next(iter(option))):
+    for option, named in (({"resolution": "720p"}, "resolution"), ({"duration": 5}, "duration"),
+                          ({"loop": False}, "loop"), ({"hdr": False}, "HDR"), ({"exr_export": True}, "EXR export"),
+                          ({"source_video_url": IMG}, "a source video"),
+                          ({"video_type": "video_edit"}, "editing or reframing")):
+        with pytest.raises(UnsupportedByDialect, match=named):
             d.create("a cat", VideoOptions(**option), "ray-2")
+    assert d.create("a cat", VideoOptions(video_type="video"), "ray-2").json["user_prompt"] == "a cat"
 
 
 @pytest.mark.parametrize("dialect", [UnifiedDialect(), LumaV2Dialect()], ids=["unified", "luma-v2"])
@@ -143,6 +206,12 @@ def test_capabilities() -> None:
     assert (legacy.batch_fetch, legacy.backward_extend, legacy.interpolate, legacy.models) == (True, False, False,
                                                                                                   False)
     assert VideoAPI("k", dialect="luma-v2").capabilities == v2
+    # Derived from the catalog now; the same values as when they were written out by hand.
+    assert u == Capabilities(models=True, resolution=True, duration=True, loop=True, end_image=True,
+                             backward_extend=True, interpolate=True, batch_fetch=False, server_wait=False)
+    assert v2 == u.model_copy(update={"batch_fetch": True, "server_wait": True})
+    assert legacy == Capabilities(models=False, resolution=False, duration=False, loop=False, end_image=True,
+                                  backward_extend=False, interpolate=False, batch_fetch=True, server_wait=False)
 
 
 # -- dialects: answers ---------------------------------------------------------------------------------
@@ -217,6 +286,20 @@ def test_video_options_are_checked() -> None:
         VideoOptions(duration=7)
     with pytest.raises(pydantic.ValidationError):
         VideoOptions(colour="red")
+    with pytest.raises(pydantic.ValidationError):
+        VideoOptions(video_type="remix")
+    with pytest.raises(pydantic.ValidationError):
+        VideoOptions(resolution="2k")
+    every = VideoOptions(resolution="360p", duration=10, hdr=True, exr_export=True, video_type="video_edit",
+                         source_video_url="https://v/1.mp4")
+    assert every.resolution == "360p" and every.duration == 10
+    with pytest.raises(pydantic.ValidationError):
+        every.hdr = False  # frozen
+
+
+def test_option_constants_follow_the_types() -> None:
+    assert RESOLUTIONS == ("360p", "540p", "720p", "1080p", "4k") and DURATIONS == (5, 9, 10)
+    assert MODELS == ("ray-2", "ray-flash-2", "ray-3.2")  # the unified endpoint's, from the catalog
 
 
 # -- errors ----------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
+from .catalog import ModelSpec, dialect_features, request_model, request_problems
 from .errors import UnsupportedByDialect
 from .models import Capabilities, Direction, JobStatus, VideoJob, VideoOptions, normalise_status
 
@@ -107,42 +108,75 @@ def _extend_frames(source_id: str, direction: Direction, other_id: str | None) -
     return None, _generation_frame(source_id)  # type: ignore[return-value]
 
 
+def _capabilities(dialect: str, *, batch_fetch: bool, server_wait: bool, extend_both_ways: bool) -> Capabilities:
+    """What the catalog says the dialect's models can do, plus what its endpoints can."""
+    features = dialect_features(dialect)
+    if not extend_both_ways:  # legacy's extend endpoint only appends
+        features.update(backward_extend=False, interpolate=False)
+    return Capabilities(**features, batch_fetch=batch_fetch, server_wait=server_wait)
+
+
 class _V2Family:
-    """What unified and luma-v2 share: the Luma v2 payload (prompt, keyframes, loop, ...)."""
+    """What unified and luma-v2 share: the Luma v2 payload (prompt, keyframes, loop, ...).
+
+    Which fields a body carries follows the model's entry in catalog.py; options that entry
+    refuses raise `UnsupportedByDialect` with the member-readable reasons, so nothing the
+    model's schema lacks is ever sent.
+    """
 
     name = ""
     create_path = ""
-    capabilities = Capabilities(models=True, resolution=True, duration=True, loop=True, end_image=True,
-                                backward_extend=True, interpolate=True, batch_fetch=False, server_wait=False)
-
-    def _model(self, model: str) -> str:
-        return model
 
     def _duration(self, seconds: int) -> Any:
         return seconds
 
-    def _body(self, prompt: str, options: VideoOptions, default_model: str, keyframes: dict | None) -> dict:
-        body: dict[str, Any] = {"model": self._model(options.model or default_model), "prompt": prompt}
+    def _spec(self, options: VideoOptions, default_model: str, *, extending: bool) -> ModelSpec:
+        problems = request_problems(self.name, options, default_model, extending=extending)
+        if problems:
+            raise UnsupportedByDialect(" ".join(problems))
+        spec = request_model(self.name, options.model, default_model)
+        assert spec is not None  # request_problems said why otherwise
+        return spec
+
+    def _body(self, prompt: str, spec: ModelSpec, options: VideoOptions, keyframes: dict | None) -> dict:
+        body: dict[str, Any] = {"model": spec.api_name, "prompt": prompt}
+        if options.video_type is not None and spec.has_type_field:
+            body["type"] = options.video_type
         if options.aspect_ratio:
             body["aspect_ratio"] = options.aspect_ratio
-        if options.loop is not None:
+        if options.loop is not None and spec.loop:
             body["loop"] = options.loop
         if options.resolution:
             body["resolution"] = options.resolution
         if options.duration:
             body["duration"] = self._duration(options.duration)
-        if keyframes:
-            body["keyframes"] = keyframes
+        if options.hdr is not None and spec.hdr:
+            body["hdr"] = options.hdr
+        if options.exr_export is not None and spec.exr_export:
+            body["exr_export"] = options.exr_export
+        if spec.extend_by_id:
+            if keyframes:
+                body["keyframes"] = keyframes
+        else:
+            # No keyframes in this model's schema: images are plain URLs (no clip ids, see _spec).
+            if options.start_image_url:
+                body["image_url"] = options.start_image_url
+            if options.end_image_url:
+                body["last_image_url"] = options.end_image_url
+        if options.source_video_url:
+            body["video_url"] = options.source_video_url
         return body
 
     def create(self, prompt: str, options: VideoOptions, default_model: str) -> Request:
-        return Request("POST", self.create_path, json=self._body(prompt, options, default_model, _keyframes(options)))
+        spec = self._spec(options, default_model, extending=False)
+        return Request("POST", self.create_path, json=self._body(prompt, spec, options, _keyframes(options)))
 
     def extend(self, source_id: str, prompt: str, direction: Direction, options: VideoOptions,
                default_model: str, other_id: str | None = None) -> Request:
+        spec = self._spec(options, default_model, extending=True)
         start, end = _extend_frames(source_id, direction, other_id)
         frames = _keyframes(options, start, end)
-        return Request("POST", self.create_path, json=self._body(prompt, options, default_model, frames))
+        return Request("POST", self.create_path, json=self._body(prompt, spec, options, frames))
 
     def parse_job(self, data: Any) -> VideoJob:
         return parse_job(data)
@@ -156,9 +190,7 @@ class UnifiedDialect(_V2Family):
 
     name = "unified"
     create_path = "/v2/video/generations"
-
-    def _model(self, model: str) -> str:
-        return model if model.startswith("luma/") else f"luma/{model}"
+    capabilities = _capabilities("unified", batch_fetch=False, server_wait=False, extend_both_ways=True)
 
     def fetch(self, job_id: str, wait_for: JobStatus | None, wait_seconds: float) -> Request:
         return Request("GET", self.create_path, params=[("generation_id", job_id)])
@@ -172,12 +204,9 @@ class LumaV2Dialect(_V2Family):
 
     name = "luma-v2"
     create_path = "/v2/generate/video/luma-ai/generation"
-    capabilities = _V2Family.capabilities.model_copy(update={"batch_fetch": True, "server_wait": True})
+    capabilities = _capabilities("luma-v2", batch_fetch=True, server_wait=True, extend_both_ways=True)
     # Luma's own state names, which `state=` takes.
     _WAIT_WORDS = {JobStatus.QUEUED: "queued", JobStatus.RUNNING: "dreaming", JobStatus.COMPLETED: "completed"}
-
-    def _model(self, model: str) -> str:
-        return model.removeprefix("luma/")
 
     def _duration(self, seconds: int) -> Any:
         return f"{seconds}s"
@@ -198,11 +227,15 @@ class LegacyDialect:
     """v1 `/luma-ai/...`: prompt and images only; extend continues forward from a clip."""
 
     name = "legacy"
-    capabilities = Capabilities(models=False, resolution=False, duration=False, loop=False, end_image=True,
-                                backward_extend=False, interpolate=False, batch_fetch=True, server_wait=False)
+    capabilities = _capabilities("legacy", batch_fetch=True, server_wait=False, extend_both_ways=False)
+    # Options v1 has no field for, and how a member would name them.
+    _UNSUPPORTED = (("resolution", "resolution"), ("duration", "duration"), ("loop", "loop"), ("hdr", "HDR"),
+                    ("exr_export", "EXR export"), ("source_video_url", "a source video"))
 
     def _body(self, prompt: str, options: VideoOptions) -> dict:
-        unsupported = [name for name in ("resolution", "duration", "loop") if getattr(options, name) is not None]
+        unsupported = [words for name, words in self._UNSUPPORTED if getattr(options, name) is not None]
+        if options.video_type not in (None, "video"):
+            unsupported.append("editing or reframing")
         if unsupported:
             raise UnsupportedByDialect(f"The legacy API does not support: {', '.join(unsupported)}.")
         # The published schema requires all five fields; an empty URL means "no image".

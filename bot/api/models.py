@@ -7,15 +7,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Every value any model of any dialect takes; which model takes which is in catalog.py.
 AspectRatio = Literal["1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21"]
-Resolution = Literal["540p", "720p", "1080p", "4k"]
-Duration = Literal[5, 9]
+Resolution = Literal["360p", "540p", "720p", "1080p", "4k"]  # smallest first
+Duration = Literal[5, 9, 10]
+VideoType = Literal["video", "video_edit", "video_reframe"]
 Direction = Literal["forward", "backward"]
 
 ASPECT_RATIOS: tuple[str, ...] = AspectRatio.__args__
 RESOLUTIONS: tuple[str, ...] = Resolution.__args__
 DURATIONS: tuple[int, ...] = Duration.__args__
-MODELS: tuple[str, ...] = ("ray-2", "ray-flash-2", "ray-1-6")
+VIDEO_TYPES: tuple[str, ...] = VideoType.__args__
 
 
 class JobStatus(StrEnum):
@@ -49,7 +51,11 @@ def normalise_status(raw: str | None) -> JobStatus:
 
 
 class VideoOptions(BaseModel):
-    """What a member may choose for a clip. `None` means the API's own default."""
+    """What a member may choose for a clip. `None` means the API's own default.
+
+    The types admit every value some model takes; `catalog.option_problems` says whether
+    the chosen model takes this one (ray-3.2 has no 4k, ray-2 no 10 second clips, ...).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -60,6 +66,11 @@ class VideoOptions(BaseModel):
     loop: bool | None = None
     start_image_url: str | None = None
     end_image_url: str | None = None
+    hdr: bool | None = None
+    exr_export: bool | None = None
+    # "video" makes (or extends) a clip; the other two change `source_video_url`.
+    video_type: VideoType | None = None
+    source_video_url: str | None = None
 
 
 class VideoJob(BaseModel):
