@@ -9,17 +9,15 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import AsyncExitStack
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
 
-from bot.simulator import ManualClock, Simulator, SimulatorConfig, run_simulator
+from bot.simulator import ManualClock, Simulator, SimulatorConfig
 from bot.simulator.schemas import validate_luma_v2
+from tests.sim_fixtures import KEY, OTHER_KEY, Factory, make, manual  # noqa: F401 (fixtures)
 
-KEY = "sk-test-key-0001"
-OTHER_KEY = "sk-test-key-0002"
 UNIFIED = "/v2/video/generations"
 V2 = "/v2/generate/video/luma-ai/generation"
 V2_MANY = "/v2/generate/video/luma-ai/generations"
@@ -34,31 +32,6 @@ def legacy_body(prompt: str = "a cat surfing", **overrides: Any) -> dict[str, An
             "image_url": "", "image_end_url": "", **overrides}
 
 
-Factory = Callable[..., Awaitable[tuple[Simulator, aiohttp.ClientSession]]]
-
-
-@pytest.fixture
-async def make() -> AsyncIterator[Factory]:
-    """Start a simulator on a free port; returns it and a session that sends KEY."""
-    stack = AsyncExitStack()
-
-    async def factory(**overrides: Any) -> tuple[Simulator, aiohttp.ClientSession]:
-        settings: dict[str, Any] = {"api_keys": {KEY, OTHER_KEY}, "time_scale": 0.01, **overrides}
-        sim, url = await stack.enter_async_context(run_simulator(SimulatorConfig(**settings)))
-        session = await stack.enter_async_context(
-            aiohttp.ClientSession(url, headers={"Authorization": f"Bearer {KEY}"}))
-        return sim, session
-
-    yield factory
-    await stack.aclose()
-
-
-@pytest.fixture
-async def manual(make: Factory) -> tuple[Simulator, aiohttp.ClientSession, ManualClock]:
-    """A simulator on a hand-moved clock: 3 s queued, 20 s running, nothing moves until advanced."""
-    clock = ManualClock()
-    sim, session = await make(time_scale=1.0, clock=clock)
-    return sim, session, clock
 
 
 async def call(session: aiohttp.ClientSession, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
@@ -78,8 +51,11 @@ def assert_error_body(body: dict[str, Any], status: int, path: str, message: str
 # -- unified ---------------------------------------------------------------------------------------
 
 async def test_unified_create_then_fetch_until_completed(manual) -> None:
+    # 720p 5 s on ray-2 is the reference job: it runs exactly run_seconds (20 s) and costs
+    # $0.24 x 5 = $1.20 = 2,400,000 credits.
     sim, session, clock = manual
-    status, body = await call(session, "POST", UNIFIED, json={"model": "luma/ray-2", "prompt": "a cat"})
+    status, body = await call(session, "POST", UNIFIED,
+                              json={"model": "luma/ray-2", "prompt": "a cat", "resolution": "720p"})
     assert status == 200
     assert body == {"id": body["id"], "status": "queued", "video": None, "error": None, "meta": None}
     job_uuid, _, model = body["id"].partition(":")
@@ -93,7 +69,7 @@ async def test_unified_create_then_fetch_until_completed(manual) -> None:
     _, fetched = await call(session, "GET", UNIFIED, params={"generation_id": body["id"]})
     assert fetched["status"] == "completed"
     assert VIDEO_URL.match(fetched["video"]["url"])
-    assert fetched["meta"] == {"usage": {"credits_used": 500_000}} and fetched["error"] is None
+    assert fetched["meta"] == {"usage": {"credits_used": 2_400_000, "usd_spent": 1.2}} and fetched["error"] is None
     job = sim.job(body["id"])
     assert job.completed_at == pytest.approx(23.0)
     assert sim.counters.requests["create"] == 1 and sim.counters.requests["fetch_one"] == 2
@@ -117,8 +93,11 @@ async def test_unified_failing_prompt_ends_in_error(manual) -> None:
     ({"model": "luma/ray-2", "prompt": "x", "resolution": "8k"}, "resolution"),
     ({"model": "luma/ray-9", "prompt": "x"}, "model"),
     ({"prompt": "x"}, "model"),
-    ({"model": "luma/ray-1-6", "prompt": "x", "keyframes": {"frame0": {"type": "generation", "id": "nope"}}},
+    ({"model": "luma/ray-2", "prompt": "x", "keyframes": {"frame0": {"type": "generation", "id": "nope"}}},
      "keyframes.frame0"),
+    # ray-2's schema says `format: uuid`: the id with its ":model" suffix is not one.
+    ({"model": "luma/ray-2", "prompt": "x",
+      "keyframes": {"frame0": {"type": "generation", "id": f"{uuid.uuid4()}:luma/ray-2"}}}, "keyframes.frame0"),
 ])
 async def test_unified_rejects_what_the_schema_forbids(make: Factory, payload: dict, field: str) -> None:
     sim, session = await make()
@@ -159,6 +138,9 @@ CREATES = [
     (V2, {"prompt": "x"}),
     (LEGACY, legacy_body()),
 ]
+# What one create of CREATES costs: unified prices by model, resolution and seconds (ray-2 at
+# its default 1080p for 5 s: $0.45 x 5 = $2.25); the older families charge a flat 500,000.
+COSTS = {UNIFIED: 4_500_000, V2: 500_000, LEGACY: 500_000}
 
 
 @pytest.mark.parametrize(("path", "payload"), CREATES)
@@ -189,7 +171,8 @@ async def test_demo_mode_accepts_any_non_empty_key(make: Factory) -> None:
 
 @pytest.mark.parametrize(("path", "payload"), CREATES)
 async def test_out_of_credits_is_403_and_creates_nothing(make: Factory, path: str, payload: dict) -> None:
-    sim, session = await make(credits={KEY: 600_000})
+    cost = COSTS[path]
+    sim, session = await make(credits={KEY: cost + 100_000}, run_seconds=10_000)  # jobs stay open
     status, _ = await call(session, "POST", path, json=payload)
     assert status in (200, 201)
     assert sim.balance(KEY) == 100_000
@@ -198,7 +181,7 @@ async def test_out_of_credits_is_403_and_creates_nothing(make: Factory, path: st
     assert_error_body(body, 403, path, "Insufficient credits")
     assert len(sim.jobs(key=KEY)) == 1 and sim.counters.jobs_per_key[KEY] == 1
     assert sim.balance(OTHER_KEY) is None  # unlimited by default
-    sim.set_credits(KEY, 500_000)
+    sim.set_credits(KEY, cost)
     status, _ = await call(session, "POST", path, json=payload)
     assert status in (200, 201) and sim.balance(KEY) == 0
 
@@ -208,25 +191,25 @@ async def test_out_of_credits_is_403_and_creates_nothing(make: Factory, path: st
 async def test_unified_extend_needs_a_completed_clip_of_the_same_key(manual) -> None:
     sim, session, clock = manual
     _, source = await call(session, "POST", UNIFIED, json={"model": "luma/ray-2", "prompt": "a cat"})
+    bare = source["id"].split(":")[0]  # generation keyframes take the uuid (the schema says format: uuid)
     extend = {"model": "luma/ray-2", "prompt": "more",
-              "keyframes": {"frame0": {"type": "generation", "id": source["id"]}}}
+              "keyframes": {"frame0": {"type": "generation", "id": bare}}}
 
     status, body = await call(session, "POST", UNIFIED, json=extend)
     assert status == 400
-    assert body["message"] == f"Generation {source['id']} is not completed"
+    assert body["message"] == f"Generation {bare} is not completed"
 
-    clock.advance(25)
+    clock.advance(40)  # 3 s queued + 32 s running (1080p)
     status, body = await call(session, "POST", UNIFIED, json=extend,
                               headers={"Authorization": f"Bearer {OTHER_KEY}"})
     assert status == 400 and body["message"].endswith("not found")
 
     status, forward = await call(session, "POST", UNIFIED, json=extend)
     assert status == 200
-    bare = source["id"].split(":")[0]
-    backward = {"model": "luma/ray-1-6", "prompt": "before",
+    backward = {"model": "luma/ray-flash-2", "prompt": "before",
                 "keyframes": {"frame1": {"type": "generation", "id": bare}}}
     status, before = await call(session, "POST", UNIFIED, json=backward)
-    assert status == 200 and before["id"].endswith(":luma/ray-1-6")
+    assert status == 200 and before["id"].endswith(":luma/ray-flash-2")
     assert sim.job(forward["id"]).parents == (source["id"],)
     assert sim.job(before["id"]).parents == (source["id"],)
     assert sim.counters.requests["extend"] == 4 and sim.counters.requests["create"] == 1
@@ -465,7 +448,8 @@ async def test_legacy_extend_and_list(manual) -> None:
 # -- faults ----------------------------------------------------------------------------------------
 
 async def test_scripted_faults_apply_in_order(make: Factory) -> None:
-    sim, session = await make(retry_after_seconds=2, slow_seconds=30, credits={KEY: 10_000_000})
+    sim, session = await make(retry_after_seconds=2, slow_seconds=30, credits={KEY: 20_000_000},
+                              run_seconds=10_000)  # the job stays open, so its hold stays taken
     sim.script_faults(["429", "500", "accept_then_502", "slow"], kind="create")
     payload = {"model": "luma/ray-2", "prompt": "x"}
 
@@ -483,7 +467,7 @@ async def test_scripted_faults_apply_in_order(make: Factory) -> None:
 
     status, body = await call(session, "POST", UNIFIED, json=payload)
     assert status == 502
-    assert len(sim.jobs()) == 1 and sim.balance(KEY) == 9_500_000  # created and charged anyway
+    assert len(sim.jobs()) == 1 and sim.balance(KEY) == 15_500_000  # created and charged anyway
 
     started = time.monotonic()
     status, _ = await call(session, "POST", UNIFIED, json=payload)
@@ -566,7 +550,9 @@ def test_ten_thousand_jobs_are_cheap() -> None:
 def test_finish_now_and_jitter() -> None:
     clock = ManualClock(100.0)
     sim = Simulator(SimulatorConfig(clock=clock, run_jitter=0.5, seed=1))
-    runs = {sim.create_job(KEY, "unified", model="luma/ray-2", prompt="x", request={}).run_s for _ in range(5)}
+    reference = {"resolution": "720p", "duration": 5}  # ray-2 720p 5 s runs run_seconds, before jitter
+    runs = {sim.create_job(KEY, "unified", model="luma/ray-2", prompt="x", request=reference).run_s
+            for _ in range(5)}
     assert len(runs) == 5 and all(10.0 <= run <= 30.0 for run in runs)
     job = sim.jobs()[0]
     clock.advance(1)

@@ -30,7 +30,8 @@ def _positive(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     d = SimulatorConfig()
     p = argparse.ArgumentParser(prog="dreambot-simulator",
-                                description="Local simulator of the AI/ML API's Luma video endpoints.")
+                                description="Local simulator of the AI/ML API's Luma video endpoints, the model "
+                                            "catalogue and the usage logs.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8787, help="0 picks a free port (default %(default)s)")
     p.add_argument("--time-scale", type=_positive, default=d.time_scale,
@@ -42,8 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
                    help="a valid key (repeatable); without any, every non-empty key is accepted")
     p.add_argument("--credits", type=int, default=None, help="starting balance of every key (default unlimited)")
-    p.add_argument("--cost", type=int, default=d.cost_per_generation, help="credits per create/extend")
+    p.add_argument("--cost", type=int, default=d.cost_per_generation,
+                   help="credits per legacy/luma-v2 create/extend (unified jobs are priced per model)")
     p.add_argument("--credits-used", type=int, default=None, help="reported in meta.usage (default: the cost)")
+    p.add_argument("--credits-used-delta", type=int, default=d.credits_used_delta,
+                   help="added to every unified job's bill: the provider charging more or less than quoted")
+    p.add_argument("--report-credits", choices=("both", "body", "header", "none"), default=d.report_credits,
+                   help="where a completed unified job's cost appears (default %(default)s)")
     p.add_argument("--video-base-url", default=d.video_base_url)
     p.add_argument("--fail-marker", default=d.fail_marker, help="prompts containing it fail ('' turns it off)")
     p.add_argument("--failure-reason", default=d.failure_reason)
@@ -54,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--slow-rate", type=_rate, default=d.slow_rate)
     p.add_argument("--slow-seconds", type=float, default=d.slow_seconds)
     p.add_argument("--accept-then-fail-rate", type=_rate, default=d.accept_then_fail_rate)
+    p.add_argument("--lose-answer-rate", type=_rate, default=d.lose_answer_rate,
+                   help="creates made and charged, then answered 502, dropped, hung or with an HTML page")
+    p.add_argument("--hang-seconds", type=float, default=d.hang_seconds)
+    p.add_argument("--logs-delay", type=float, default=d.logs_delay_seconds, dest="logs_delay_seconds",
+                   help="seconds before a request shows in GET /v2/logs")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--log-level", default="INFO")
     return p
@@ -65,6 +76,8 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         default_credits=args.credits,
         cost_per_generation=args.cost,
         credits_used=args.credits_used,
+        credits_used_delta=args.credits_used_delta,
+        report_credits=args.report_credits,
         queue_seconds=args.queue_seconds,
         run_seconds=args.run_seconds,
         run_jitter=args.run_jitter,
@@ -80,6 +93,9 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         slow_rate=args.slow_rate,
         slow_seconds=args.slow_seconds,
         accept_then_fail_rate=args.accept_then_fail_rate,
+        lose_answer_rate=args.lose_answer_rate,
+        hang_seconds=args.hang_seconds,
+        logs_delay_seconds=args.logs_delay_seconds,
         seed=args.seed,
     )
 

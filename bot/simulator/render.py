@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .prices import to_usd
 from .state import STATE_WORDS, Job
 
 # Luma's output sizes by aspect ratio (legacy answers report width and height).
@@ -14,7 +15,8 @@ _SIZES: dict[str, tuple[int, int]] = {
 }
 
 
-def unified(job: Job, now: float) -> dict[str, Any]:
+def unified(job: Job, now: float, *, usage: bool = True) -> dict[str, Any]:
+    """`usage=False`: a completed job whose cost is not reported in the body (`report_credits`)."""
     phase = job.phase(now)
     done = phase == "completed"
     return {
@@ -22,7 +24,8 @@ def unified(job: Job, now: float) -> dict[str, Any]:
         "status": STATE_WORDS["unified"][phase],
         "video": {"url": job.video_url} if done else None,
         "error": {"name": "GenerationError", "message": job.failure_reason} if phase == "failed" else None,
-        "meta": {"usage": {"credits_used": job.credits_used}} if done else None,
+        "meta": {"usage": {"credits_used": job.credits_used, "usd_spent": float(to_usd(job.credits_used))}}
+        if done and usage else None,
     }
 
 

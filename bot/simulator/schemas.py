@@ -4,6 +4,10 @@ The JSON files next to this module are verbatim copies of what the provider publ
 (see each file's `_source`). They are OpenAPI 3.0 schemas, so they are checked with
 `OAS30Validator` (which understands `nullable`), after two normalisations that make the
 validator read them the way the provider's server evidently means them (see `_normalise`).
+
+The unified endpoint validates each model against its own current schema (ray-2.json,
+ray-flash-2.json, ray-3.2.json), closed to unknown fields (`_closed`), then applies the
+cross-field rules ray-3.2's descriptions state (`_ray_3_2_rules`).
 """
 
 from __future__ import annotations
@@ -26,12 +30,17 @@ SCHEMA_DIR = Path(__file__).with_name("schemas")
 # but the service behind it rejects anything else).
 ASPECT_RATIOS: tuple[str, ...] = ("1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21")
 
-# Unified endpoint: model name -> (file, key of the request schema in that file).
-UNIFIED_MODELS: dict[str, tuple[str, str]] = {
-    "luma/ray-2": ("unified-v2-video.json", "POST /v2/video/generations (model luma/ray-2)"),
-    "luma/ray-flash-2": ("unified-v2-video.json", "POST /v2/video/generations (model luma/ray-flash-2)"),
-    "luma/ray-1-6": ("unified-ray-1-6.json", "POST /v2/video/generations (model luma/ray-1-6)"),
+# Where the request schema sits inside a whole OpenAPI document.
+_CREATE_SCHEMA: tuple[str, ...] = ("paths", "/v2/video/generations", "post", "requestBody", "content",
+                                   "application/json", "schema")
+# Unified endpoint: model name -> (file, keys down to the request schema in that file).
+UNIFIED_MODELS: dict[str, tuple[str, ...]] = {
+    "luma/ray-2": ("ray-2.json", *_CREATE_SCHEMA),
+    "luma/ray-flash-2": ("ray-flash-2.json", *_CREATE_SCHEMA),
+    "luma/ray-3.2": ("ray-3.2.json", *_CREATE_SCHEMA),
 }
+# ray-3.2 kinds that transform a source video, and so need `video_url`.
+_VIDEO_SOURCE_TYPES: frozenset[str] = frozenset({"video_edit", "video_reframe"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +100,50 @@ def load_schema_file(name: str) -> dict[str, Any]:
         return json.load(handle)
 
 
-@lru_cache(maxsize=None)
-def _validator(file: str, *keys: str) -> OAS30Validator:
+def _schema_at(file: str, *keys: str) -> Any:
     schema: Any = load_schema_file(file)
     for key in keys:
         schema = schema[key]
-    return OAS30Validator(_normalise(copy.deepcopy(schema)), format_checker=FORMAT_CHECKER)
+    return schema
+
+
+def _closed(schema: dict[str, Any]) -> dict[str, Any]:
+    """The current unified schemas omit `additionalProperties: false`, but the server refuses
+    unknown fields ("Body validation error!"), as the seed schema of the same endpoint says."""
+    return {**schema, "additionalProperties": False}
+
+
+@lru_cache(maxsize=None)
+def _validator(file: str, *keys: str, closed: bool = False) -> OAS30Validator:
+    schema = copy.deepcopy(_schema_at(file, *keys))
+    if closed:
+        schema = _closed(schema)
+    return OAS30Validator(_normalise(schema), format_checker=FORMAT_CHECKER)
+
+
+@lru_cache(maxsize=None)
+def _defaults(model: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, prop in _schema_at(*UNIFIED_MODELS[model]).get("properties", {}).items():
+        if "default" not in prop:
+            continue
+        value = prop["default"]
+        # The published schemas give `duration` (an integer) the default "5": read it as the
+        # integer it stands for, or prices and run times would multiply a string.
+        if prop.get("type") == "integer" and isinstance(value, str):
+            value = int(value)
+        out[name] = value
+    return out
+
+
+def request_defaults(model: str) -> dict[str, Any]:
+    """A unified model's schema defaults (resolution, duration, ...); KeyError if unknown."""
+    return dict(_defaults(model))
+
+
+def with_defaults(model: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The request as the server runs it: schema defaults for every field left out or null."""
+    return {**_defaults(model), **{name: value for name, value in body.items() if value is not None}}
 
 
 def _field_errors(error: ValidationError) -> list[FieldError]:
@@ -132,8 +179,32 @@ def validate(validator: OAS30Validator, body: Any) -> list[FieldError]:
     return list(entries)
 
 
+def _ray_3_2_rules(body: dict[str, Any]) -> list[FieldError]:
+    """What ray-3.2's field descriptions require of each other (the schema cannot say it)."""
+    run = with_defaults("luma/ray-3.2", body)
+    errors: list[FieldError] = []
+    if run.get("hdr") is True:
+        if run.get("duration") != 5:
+            errors.append(FieldError("hdr", f"hdr is only available with duration 5 (got {run.get('duration')})"))
+        if run.get("resolution") not in ("720p", "1080p"):
+            errors.append(FieldError("hdr", f"hdr is only available at 720p or 1080p (got {run.get('resolution')})"))
+    if run.get("exr_export") is True and run.get("hdr") is not True:
+        errors.append(FieldError("exr_export", "exr_export requires hdr"))
+    kind = run.get("type")
+    if run.get("loop") is True and kind != "video":
+        errors.append(FieldError("loop", f"loop is only available with type 'video' (got {kind!r})"))
+    if kind in _VIDEO_SOURCE_TYPES and not run.get("video_url"):
+        errors.append(FieldError("video_url", f"'video_url' is required with type {kind!r}"))
+    if "last_image_url" in run and kind != "video":
+        errors.append(FieldError("last_image_url", f"last_image_url is only available with type 'video' (got {kind!r})"))
+    return errors
+
+
 def validate_unified(body: Any) -> list[FieldError]:
-    """The unified endpoint picks its schema by `model`; unknown or missing model is an error."""
+    """The unified endpoint picks its schema by `model`; unknown or missing model is an error.
+
+    A retired model (see `catalogue.RETIRED_MODELS`) is the caller's to answer with 404 first.
+    """
     if not isinstance(body, dict):
         return [FieldError("", "body must be a JSON object")]
     model = body.get("model")
@@ -142,7 +213,10 @@ def validate_unified(body: Any) -> list[FieldError]:
         if model is None:
             return [FieldError("model", f"'model' is a required property (one of {allowed})")]
         return [FieldError("model", f"{model!r} is not one of [{allowed}]")]
-    return validate(_validator(*UNIFIED_MODELS[model]), body)
+    errors = validate(_validator(*UNIFIED_MODELS[model], closed=True), body)
+    if not errors and model == "luma/ray-3.2":  # the rules read typed values: only once the types hold
+        errors = _ray_3_2_rules(body)
+    return errors
 
 
 def validate_luma_v2(body: Any) -> list[FieldError]:

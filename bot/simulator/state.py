@@ -2,11 +2,15 @@
 
 No aiohttp here, so tests and benchmarks can drive and inspect it directly. A job's state
 is never stored: it is computed from its timestamps on the (injectable) clock, so 10k jobs
-cost nothing while they wait and no background task is needed.
+cost nothing while they wait and no background task is needed. For the same reason a unified
+job's hold on the balance is settled lazily, whenever a balance is read (`_settle`).
 """
 
 from __future__ import annotations
 
+import copy
+import heapq
+import itertools
 import logging
 import random
 import time
@@ -17,11 +21,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from . import catalogue, prices
+from .logs import LogBook
+from .schemas import UNIFIED_MODELS, with_defaults
+from .timing import unified_run_seconds
+
 log = logging.getLogger(__name__)
 
 Dialect = Literal["unified", "luma-v2", "legacy"]
 Phase = Literal["queued", "running", "completed", "failed"]
 Kind = Literal["create", "extend", "fetch_one", "fetch_many", "list"]
+ReportCredits = Literal["both", "body", "header", "none"]
 
 DIALECTS: tuple[str, ...] = ("unified", "luma-v2", "legacy")
 # How each dialect spells the four phases.
@@ -33,7 +43,10 @@ STATE_WORDS: dict[str, dict[str, str]] = {
 # luma-v2 wait order: `failed` outranks everything, so a wait for any state ends on failure.
 PHASE_RANK: dict[str, int] = {"queued": 0, "running": 1, "completed": 2, "failed": 3}
 
-FAULTS: tuple[str, ...] = ("ok", "429", "500", "502", "503", "504", "slow", "accept_then_502")
+# Faults that make (and charge) the job, then lose its answer: a 502, a connection closed with no
+# answer at all, an answer held past any client timeout, a 200 whose body is an HTML proxy page.
+LOSE_ANSWER: tuple[str, ...] = ("accept_then_502", "accept_then_drop", "accept_then_hang", "accept_then_garbage")
+FAULTS: tuple[str, ...] = ("ok", "429", "500", "502", "503", "504", "slow", *LOSE_ANSWER)
 # Script filters: a family name, or one exact kind.
 KIND_FILTERS: dict[str, frozenset[str]] = {
     "create": frozenset({"create", "extend"}),
@@ -64,9 +77,17 @@ class SimulatorConfig:
     # Starting balance per key; keys not listed get `default_credits` (None = unlimited).
     credits: Mapping[str, int] = field(default_factory=dict)
     default_credits: int | None = None
+    # What a legacy or luma-v2 create/extend costs; unified jobs are priced by `prices`.
     cost_per_generation: int = 500_000
-    # What a completed job reports in unified `meta.usage.credits_used` (None = the cost).
+    # Unified: model id -> catalogue `pricing` block (see prices.DEFAULT_PRICES); `Simulator.set_price`.
+    prices: dict[str, dict[str, Any]] = field(default_factory=prices.default_prices)
+    # What a completed job reports in unified `meta.usage.credits_used` (None = what it was billed).
     credits_used: int | None = None
+    # Added to every unified job's bill (and so to what it reports): the provider billing
+    # more (or, negative, less) than its price table quoted.
+    credits_used_delta: int = 0
+    # Where a completed unified job's cost appears: `meta.usage`, the x-aimlapi-* headers, both, neither.
+    report_credits: ReportCredits = "both"
 
     # Nominal durations in seconds; real durations are these times `time_scale`.
     queue_seconds: float = 3.0
@@ -88,6 +109,12 @@ class SimulatorConfig:
     slow_rate: float = 0.0  # fraction of calls answered late
     slow_seconds: float = 5.0  # nominal delay of a slow answer
     accept_then_fail_rate: float = 0.0  # fraction of creates that are made and charged, then answered 502
+    lose_answer_rate: float = 0.0  # fraction of creates made and charged, then lost one of the LOSE_ANSWER ways
+    hang_seconds: float = 120.0  # nominal hold of an `accept_then_hang` answer (past any client timeout)
+    # The catalogue: None serves it; "500", "503" (any status code) answers that; "drop" closes the
+    # connection unanswered (the nearest in-process thing to "down"); any other word answers 503.
+    catalogue_fault: str | None = None
+    logs_delay_seconds: float = 0.0  # nominal lag before a request shows in GET /v2/logs
     seed: int | None = 0
 
     clock: Callable[[], float] = time.monotonic
@@ -126,9 +153,14 @@ class Job:
     created_at: str  # ISO 8601 UTC, for the answers
     video_url: str
     thumbnail_url: str
-    credits_used: int
+    credits_used: int  # what a completed job reports
     aspect_ratio: str = "16:9"
     parents: tuple[str, ...] = ()  # ids of the clips this one extends (frame0, frame1 / taskId)
+    cost: int = 0  # the quoted price, held from the balance at create
+    billed: int = 0  # what completion charges (cost + credits_used_delta); a failed job is billed nothing
+    client_request_id: str | None = None  # a valid X-Client-Request-Id of the create
+    params: dict[str, Any] = field(default_factory=dict)  # unified: the request with schema defaults
+    held: bool = False  # unified: its cost is held from the balance, not settled yet
 
     @property
     def started_at(self) -> float:
@@ -166,6 +198,9 @@ class Counters:
     jobs_per_key: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)  # answers by HTTP status
     faults: Counter[str] = field(default_factory=Counter)  # injected faults by name
+    catalogue_requests: int = 0  # GET /v1/models and /model/{id}, answered or faulted
+    catalogue_not_modified: int = 0  # of those, 304s
+    logs_requests: int = 0  # GET /v2/logs
 
     def reset(self) -> None:
         fresh = Counters()
@@ -187,11 +222,17 @@ class Simulator:
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = replace(config) if config is not None else SimulatorConfig()
+        # Our own copy: set_price must not edit the caller's config (or DEFAULT_PRICES).
+        self.config.prices = copy.deepcopy(self.config.prices)
         self.rng = random.Random(self.config.seed)
         self.counters = Counters()
+        self.logbook = LogBook()
         self._jobs: dict[str, Job] = {}  # by id
         self._by_uuid: dict[str, Job] = {}  # unified ids may be given without the ":model" suffix
         self._balances: dict[str, int] = dict(self.config.credits)
+        # Open holds of unified jobs, a heap by the time they finish (finish_now pushes again).
+        self._holds: list[tuple[float, int, Job]] = []
+        self._hold_seq = itertools.count()
         self._script: deque[tuple[str, str | None]] = deque()
 
     # -- serving ---------------------------------------------------------------------------------
@@ -216,22 +257,68 @@ class Simulator:
 
     def balance(self, key: str) -> int | None:
         """Credits left for a key; None means unlimited."""
+        self._settle()
+        return self._raw_balance(key)
+
+    def _raw_balance(self, key: str) -> int | None:
         return self._balances.get(key, self.config.default_credits)
 
     def set_credits(self, key: str, amount: int | None) -> None:
+        self._settle()  # jobs that already finished settle against the old balance, not the new one
         if amount is None:
             self._balances.pop(key, None)
         else:
             self._balances[key] = amount
 
-    def _charge(self, key: str) -> None:
-        balance = self.balance(key)
-        cost = self.config.cost_per_generation
+    def _charge(self, key: str, cost: int | None = None) -> None:
+        """Take `cost` (default: the flat legacy/luma-v2 price) or answer 403 and take nothing."""
+        self._settle()
+        balance = self._raw_balance(key)
+        cost = self.config.cost_per_generation if cost is None else cost
         if balance is None:
             return
         if balance < cost:
             raise SimError(403, "Insufficient credits")
         self._balances[key] = balance - cost
+
+    def _hold(self, job: Job) -> None:
+        job.held = True
+        heapq.heappush(self._holds, (job.completed_at, next(self._hold_seq), job))
+
+    def _settle(self) -> None:
+        """Close the holds of finished unified jobs: a failed one gets its hold back ("a failed
+        request is billed nothing"), a completed one pays the difference between bill and quote."""
+        now = self.now()
+        while self._holds and self._holds[0][0] <= now:
+            _, _, job = heapq.heappop(self._holds)
+            if not job.held:
+                continue  # settled through an earlier entry (finish_now pushed it again)
+            if job.completed_at > now:  # cannot happen today (times only move earlier); keep it safe
+                heapq.heappush(self._holds, (job.completed_at, next(self._hold_seq), job))
+                continue
+            job.held = False
+            balance = self._raw_balance(job.key)
+            if balance is not None:
+                refund = job.cost if job.fails else job.cost - job.billed
+                self._balances[job.key] = balance + refund
+
+    # -- prices ----------------------------------------------------------------------------------
+    def set_price(self, model_id: str, block: Mapping[str, Any]) -> None:
+        """Change a catalogue model's `pricing` block at run time (new creates pay it; the ETag moves)."""
+        if model_id not in catalogue.MODEL_IDS:
+            raise KeyError(f"{model_id!r} is not in the catalogue")
+        prices.check_block(block)
+        self.config.prices[model_id] = copy.deepcopy(dict(block))
+
+    def quote(self, model: str, request: Mapping[str, Any]) -> prices.Cost:
+        """What a unified create of `model` with this body costs now (schema defaults filled in)."""
+        return prices.job_cost(self.config.prices, model, with_defaults(model, dict(request)))
+
+    # -- usage logs ------------------------------------------------------------------------------
+    def log_rows(self, key: str | None = None) -> list[dict[str, Any]]:
+        """Every usage-log row (visible yet or not) in request order, as `GET /v2/logs` shows it."""
+        now = self.now()
+        return [row.render(now) for row in sorted(self.logbook.of(key), key=lambda row: (row.created, row.seq))]
 
     # -- faults ----------------------------------------------------------------------------------
     def set_faults(self, **changes: Any) -> None:
@@ -270,10 +357,14 @@ class Simulator:
                 return None if fault == "ok" else fault
         cfg = self.config
         roll = self.rng.random()  # one draw per call keeps seeded runs reproducible
+        creates = kind in ("create", "extend")
         for name, rate in (("429", cfg.rate_limit_rate), ("5xx", cfg.error_rate), ("slow", cfg.slow_rate),
-                           ("accept_then_502", cfg.accept_then_fail_rate if kind in ("create", "extend") else 0.0)):
+                           ("accept_then_502", cfg.accept_then_fail_rate if creates else 0.0),
+                           ("lose", cfg.lose_answer_rate if creates else 0.0)):
             if roll < rate:
-                return self.rng.choice(("500", "502", "503")) if name == "5xx" else name
+                if name == "5xx":
+                    return self.rng.choice(("500", "502", "503"))
+                return self.rng.choice(LOSE_ANSWER) if name == "lose" else name
             roll -= rate
         return None
 
@@ -303,12 +394,29 @@ class Simulator:
         return job
 
     def create_job(self, key: str, dialect: str, *, model: str, prompt: str, request: dict[str, Any],
-                   kind: str = "create", aspect_ratio: str | None = None, parents: tuple[str, ...] = ()) -> Job:
-        """Charge the key and queue a job (403 and nothing created if the key cannot pay)."""
-        self._charge(key)
+                   kind: str = "create", aspect_ratio: str | None = None, parents: tuple[str, ...] = (),
+                   client_request_id: str | None = None) -> Job:
+        """Charge the key and queue a job (403 and nothing created if the key cannot pay).
+
+        Unified jobs cost what the price table quotes for the request and hold it until they
+        finish; legacy and luma-v2 jobs pay the flat `cost_per_generation` at once, for good.
+        """
         cfg = self.config
+        params: dict[str, Any] = {}
+        if dialect == "unified":
+            params = with_defaults(model, request) if model in UNIFIED_MODELS else dict(request)
+            try:
+                cost = prices.job_cost(cfg.prices, model, params).credits
+            except prices.Unpriced as error:  # a test set a price table the request cannot be priced by
+                log.warning("simulator cannot price %s %s: %s", model, params, error)
+                raise SimError(500, "Internal server error") from None
+            billed = max(0, cost + cfg.credits_used_delta)
+            run = unified_run_seconds(cfg.run_seconds, model, params.get("resolution"), params.get("duration"))
+        else:
+            cost = billed = cfg.cost_per_generation
+            run = cfg.run_seconds
+        self._charge(key, cost)
         job_uuid = str(uuid.uuid4())  # real uuids, not seeded: ids must not repeat across restarts
-        run = cfg.run_seconds
         if cfg.run_jitter:
             run *= 1.0 + self.rng.uniform(-cfg.run_jitter, cfg.run_jitter)
         marker = cfg.fail_marker
@@ -321,11 +429,14 @@ class Simulator:
             created=self.now(), queue_s=cfg.scaled(cfg.queue_seconds), run_s=cfg.scaled(max(run, 0.0)),
             fails=fails, failure_reason=(cfg.failure_reason if flagged else "Generation failed") if fails else None,
             created_at=iso_now(), video_url=f"{folder}.mp4", thumbnail_url=f"{folder}.jpg",
-            credits_used=cfg.credits_used if cfg.credits_used is not None else cfg.cost_per_generation,
+            credits_used=cfg.credits_used if cfg.credits_used is not None else billed,
             aspect_ratio=aspect_ratio or "16:9", parents=parents,
+            cost=cost, billed=billed, client_request_id=client_request_id, params=params,
         )
         self._jobs[job.id] = job
         self._by_uuid[job.uuid] = job
+        if dialect == "unified":
+            self._hold(job)
         self.counters.jobs_per_key[key] += 1
         log.debug("%s job %s (%s) for %s", dialect, job.id, kind, key_hint(key))
         return job
@@ -354,4 +465,6 @@ class Simulator:
             job.run_s = max(0.0, now - job.started_at)
         job.fails = failed
         job.failure_reason = (reason or self.config.failure_reason) if failed else None
+        if job.held:
+            self._hold(job)  # it may finish earlier than its hold's place in the heap says
         return job
