@@ -17,6 +17,7 @@ from storage.models import (
     MemberBudget,
     MemberSettings,
     Period,
+    ProviderTotals,
     RefusalReason,
     Spender,
     Status,
@@ -26,5 +27,5 @@ from storage.store import Store
 __all__ = [
     "FINAL_STATUSES", "LATEST_VERSION", "OPEN_STATUSES", "AuditEntry", "DaySpend", "Generation", "GuildSettings",
     "HistoryEntry", "Kind", "LedgerEntry", "LedgerKind", "LedgerTotals", "MemberBudget", "MemberSettings", "Period",
-    "RefusalReason", "ReserveRefused", "Spender", "Status", "Store", "StoreError", "UnknownGeneration",
+    "ProviderTotals", "RefusalReason", "ReserveRefused", "Spender", "Status", "Store", "StoreError", "UnknownGeneration",
 ]

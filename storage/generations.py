@@ -8,6 +8,7 @@ changes nothing the second time (and the caller learns that from the returned va
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,15 +38,22 @@ async def insert(
     parent_id: int | None,
     cost: int,
     now: float,
+    price_text: str | None = None,
 ) -> Generation:
     query = """
         INSERT INTO generations (guild_id, channel_id, user_id, kind, parent_id, prompt, model, options,
-                                 dialect, status, requested_at, tokens_reserved)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?)
-        RETURNING *
+                                 dialect, status, requested_at, tokens_reserved, price_text)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?, ?)
+        RETURNING id
     """
-    params = (guild_id, channel_id, user_id, str(kind), parent_id, prompt, model, options, dialect, now, cost)
-    rows = await conn.execute_fetchall(query, params)
+    params = (guild_id, channel_id, user_id, str(kind), parent_id, prompt, model, options, dialect, now, cost,
+              price_text)
+    generation_id = int(list(await conn.execute_fetchall(query, params))[0][0])
+    # Derived from the clip number, plus a random part so two bots (or a restored backup)
+    # sharing one API key never send the same id: 1-128 chars of [A-Za-z0-9._:-].
+    client_request_id = f"dreambot:{generation_id}:{secrets.token_hex(8)}"
+    rows = await conn.execute_fetchall(
+        "UPDATE generations SET client_request_id = ? WHERE id = ? RETURNING *", (client_request_id, generation_id))
     return Generation.from_row(list(rows)[0])
 
 
@@ -83,12 +91,15 @@ async def mark_running(conn: aiosqlite.Connection, generation_id: int, now: floa
 async def finish_completed(
     conn: aiosqlite.Connection, generation_id: int, video_url: str, charge: int | None, now: float
 ) -> aiosqlite.Row | None:
-    """Open → completed; returns the row to settle, or None if it was already finished."""
+    """Open → completed; returns the row to settle, or None if it was already finished.
+    A reported cost is also the provider's side of the books."""
     query = """
         UPDATE generations
-        SET status = 'completed', completed_at = ?, video_url = ?,
-            tokens_charged = COALESCE(?, tokens_reserved)  -- list price when the API reports nothing
-        WHERE id = ? AND status IN ('requested', 'submitted', 'running')
+        SET status = 'completed', completed_at = ?1, video_url = ?2,
+            tokens_charged = COALESCE(?3, tokens_reserved),  -- the reserve when the API reports nothing
+            provider_credits = COALESCE(?3, provider_credits),
+            provider_source = CASE WHEN ?3 IS NULL THEN provider_source ELSE 'response' END
+        WHERE id = ?4 AND status IN ('requested', 'submitted', 'running')
         RETURNING id, guild_id, user_id, tokens_reserved, tokens_charged
     """
     rows = list(await conn.execute_fetchall(query, (now, video_url, charge, generation_id)))
@@ -96,28 +107,53 @@ async def finish_completed(
 
 
 async def finish_failed(
-    conn: aiosqlite.Connection, generation_id: int, reason: str, now: float, *, rejected: bool
+    conn: aiosqlite.Connection, generation_id: int, reason: str, now: float, *, rejected: bool,
+    provider_billed_nothing: bool = False,
 ) -> aiosqlite.Row | None:
-    """Open → failed (rejected: only from requested, and marked posted); row to refund or None."""
+    """Open → failed (rejected: only from requested, and marked posted); row to refund or None.
+    `provider_billed_nothing`: the provider itself said no (a refused create, a job that ended
+    in error), so its side is 0; otherwise (a timeout, a lost job) it stays unknown."""
     if rejected:
         # The member already saw the API's error where they asked, so nothing is left to post.
         query = """
             UPDATE generations
-            SET status = 'failed', failed_at = ?, failure_reason = ?, tokens_charged = 0, posted_at = ?
+            SET status = 'failed', failed_at = ?, failure_reason = ?, tokens_charged = 0, posted_at = ?,
+                provider_credits = CASE WHEN ? THEN 0 ELSE provider_credits END,
+                provider_source = CASE WHEN ? THEN 'failed' ELSE provider_source END
             WHERE id = ? AND status = 'requested'
             RETURNING id, guild_id, user_id, tokens_reserved
         """
-        params: tuple[Any, ...] = (now, reason, now, generation_id)
+        params: tuple[Any, ...] = (now, reason, now, provider_billed_nothing, provider_billed_nothing, generation_id)
     else:
         query = """
             UPDATE generations
-            SET status = 'failed', failed_at = ?, failure_reason = ?, tokens_charged = 0
+            SET status = 'failed', failed_at = ?, failure_reason = ?, tokens_charged = 0,
+                provider_credits = CASE WHEN ? THEN 0 ELSE provider_credits END,
+                provider_source = CASE WHEN ? THEN 'failed' ELSE provider_source END
             WHERE id = ? AND status IN ('requested', 'submitted', 'running')
             RETURNING id, guild_id, user_id, tokens_reserved
         """
-        params = (now, reason, generation_id)
+        params = (now, reason, provider_billed_nothing, provider_billed_nothing, generation_id)
     rows = list(await conn.execute_fetchall(query, params))
     return rows[0] if rows else None
+
+
+async def mark_in_doubt(conn: aiosqlite.Connection, generation_id: int, now: float) -> bool:
+    """A create went out but its answer was lost: keep the reserve and look it up."""
+    query = """
+        UPDATE generations SET in_doubt_since = ?
+        WHERE id = ? AND status = 'requested' AND api_id IS NULL AND in_doubt_since IS NULL
+    """
+    return await _changed(conn, query, (now, generation_id))
+
+
+async def set_provider_credits(conn: aiosqlite.Connection, generation_id: int, credits: int, source: str) -> bool:
+    """The provider's side, learned later (from its logs); never overwrites a known figure."""
+    query = """
+        UPDATE generations SET provider_credits = ?, provider_source = ?
+        WHERE id = ? AND provider_credits IS NULL
+    """
+    return await _changed(conn, query, (credits, source, generation_id))
 
 
 async def set_status_message(conn: aiosqlite.Connection, generation_id: int, channel_id: int, message_id: int) -> bool:
@@ -168,6 +204,28 @@ async def jobs_to_post(conn: aiosqlite.Connection) -> list[Generation]:
         ORDER BY id
     """
     return await _many(conn, query)
+
+
+async def unsent(conn: aiosqlite.Connection, older_than: float) -> list[Generation]:
+    """Reserved rows without a provider id that need looking up: marked in doubt, or left
+    `requested` by an earlier process (it may have died between the create and recording its id)."""
+    query = """
+        SELECT * FROM generations
+        WHERE status = 'requested' AND api_id IS NULL AND (in_doubt_since IS NOT NULL OR requested_at < ?)
+        ORDER BY id
+    """
+    return await _many(conn, query, (older_than,))
+
+
+async def provider_unknown(conn: aiosqlite.Connection, dialect: str, limit: int) -> list[Generation]:
+    """Completed clips whose provider cost is not known, oldest first (the logs can tell)."""
+    query = """
+        SELECT * FROM generations
+        WHERE provider_credits IS NULL AND status = 'completed' AND dialect IS ? AND client_request_id IS NOT NULL
+        ORDER BY id
+        LIMIT ?
+    """
+    return await _many(conn, query, (dialect, limit))
 
 
 async def stale_requested(conn: aiosqlite.Connection, older_than: float) -> list[Generation]:

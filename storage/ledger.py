@@ -13,7 +13,7 @@ from typing import Any
 import aiosqlite
 
 from storage.clock import utc_day
-from storage.models import DaySpend, Generation, HistoryEntry, LedgerKind, LedgerTotals, Spender
+from storage.models import DaySpend, Generation, HistoryEntry, LedgerKind, LedgerTotals, ProviderTotals, Spender
 
 # Per-generation money, joined from the ledger via its UNIQUE(generation_id, kind) index.
 _MONEY_JOINS = """
@@ -145,3 +145,34 @@ async def totals(conn: aiosqlite.Connection, guild_id: int | None = None, *, all
         query = select + " AND r.guild_id IS ?"
         rows = list(await conn.execute_fetchall(query, (guild_id,)))
     return LedgerTotals(*(int(v) for v in rows[0]))
+
+
+async def provider_totals(conn: aiosqlite.Connection, guild_id: int | None, since: float | None,
+                          *, all_guilds: bool = False) -> ProviderTotals:
+    """Members' charges beside the provider's bill, for generations requested since `since`."""
+    where = "g.requested_at >= ?" + ("" if all_guilds else " AND g.guild_id IS ?")
+    params: tuple[Any, ...] = (float("-inf") if since is None else since,)
+    if not all_guilds:
+        params += (guild_id,)
+    query = f"""
+        SELECT COALESCE(SUM(CASE WHEN g.status IN ('completed', 'failed') THEN COALESCE(c.amount, 0) END), 0),
+               COALESCE(SUM(CASE WHEN g.status IN ('completed', 'failed') AND g.provider_credits IS NOT NULL
+                                 THEN COALESCE(c.amount, 0) END), 0),
+               COALESCE(SUM(g.provider_credits), 0),
+               COUNT(CASE WHEN g.status IN ('completed', 'failed') AND g.provider_credits IS NOT NULL THEN 1 END),
+               COUNT(CASE WHEN g.status = 'completed' AND g.provider_credits IS NULL THEN 1 END),
+               COUNT(CASE WHEN c.amount > r.amount THEN 1 END),
+               COALESCE(SUM(CASE WHEN c.amount > r.amount THEN c.amount - r.amount END), 0),
+               COUNT(CASE WHEN g.status = 'requested' AND g.api_id IS NULL AND g.in_doubt_since IS NOT NULL THEN 1 END),
+               COALESCE(SUM(CASE WHEN g.status = 'requested' AND g.api_id IS NULL AND g.in_doubt_since IS NOT NULL
+                                 THEN r.amount END), 0)
+        FROM generations g {_MONEY_JOINS}
+        WHERE {where}
+    """
+    rows = list(await conn.execute_fetchall(query, params))
+    values = [int(v) for v in rows[0]]
+    return ProviderTotals(
+        member_charged=values[0], member_charged_known=values[1], provider_billed=values[2], known=values[3],
+        unknown=values[4], overruns=values[5], overrun_credits=values[6], in_doubt=values[7],
+        in_doubt_reserved=values[8],
+    )

@@ -88,10 +88,21 @@ class Generation:
     tokens_reserved: int
     tokens_charged: int | None
     post_attempts: int
+    # Schema 3: the create's own id, a lost answer's doubt, and the provider's side of the money.
+    client_request_id: str | None = None
+    in_doubt_since: float | None = None
+    provider_credits: int | None = None
+    provider_source: str | None = None
+    price_text: str | None = None
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def in_doubt(self) -> bool:
+        """Sent (or maybe sent) to the provider, but its answer was lost: being looked up."""
+        return self.status == Status.REQUESTED and self.api_id is None and self.in_doubt_since is not None
 
     @property
     def is_finished(self) -> bool:
@@ -250,3 +261,23 @@ class AuditEntry:
     target_user_id: int | None
     details: dict[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderTotals:
+    """The member side of the books beside what the provider says it billed, for one window."""
+
+    member_charged: int  # what members were charged for finished clips
+    member_charged_known: int  # of that, on generations whose provider cost is known
+    provider_billed: int  # what the provider reported (credits_used or its logs), where known
+    known: int  # finished generations whose provider cost is known
+    unknown: int  # finished generations whose provider cost is not known (yet)
+    overruns: int  # clips whose actual cost exceeded the reserve
+    overrun_credits: int  # by how much, in all
+    in_doubt: int  # creates whose answer was lost, being looked up
+    in_doubt_reserved: int
+
+    @property
+    def difference(self) -> int:
+        """Provider minus members, over the generations whose provider cost is known."""
+        return self.provider_billed - self.member_charged_known

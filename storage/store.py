@@ -28,6 +28,7 @@ from storage.models import (
     MemberBudget,
     MemberSettings,
     Period,
+    ProviderTotals,
     Spender,
     Status,
 )
@@ -103,9 +104,12 @@ class Store:
         options: Mapping[str, Any] | None = None,
         dialect: str | None = None,
         parent_id: int | None = None,
+        price_text: str | None = None,
         now: Instant | None = None,
     ) -> Generation:
         """Check the member's limits and record the generation plus its reserve, atomically.
+        The generation gets its client request id here, before anything is sent, so a create
+        whose answer is lost (or a crash right after it) can always be looked up.
         Raises ReserveRefused (nothing written) when a limit says no."""
         kind = Kind(kind)
         if isinstance(cost, bool) or not isinstance(cost, int) or cost <= 0:
@@ -120,6 +124,7 @@ class Store:
             generation = await generations.insert(
                 conn, guild_id=guild_id, channel_id=channel_id, user_id=user_id, kind=kind, prompt=prompt,
                 model=model, options=options_json, dialect=dialect, parent_id=parent_id, cost=cost, now=at,
+                price_text=price_text,
             )
             await ledger.record(conn, generation_id=generation.id, guild_id=guild_id, user_id=user_id,
                                 kind=LedgerKind.RESERVE, amount=cost, now=at)
@@ -137,6 +142,23 @@ class Store:
         at = self._now(now)
         async with self._db.transaction() as conn:
             if await generations.mark_submitted(conn, generation_id, api_id, at):
+                return True
+            return await self._unchanged(conn, generation_id)
+
+    async def mark_in_doubt(self, generation_id: int, *, now: Instant | None = None) -> bool:
+        """The create was sent but its answer was lost: the reserve stays, the reconciler looks it up."""
+        at = self._now(now)
+        async with self._db.transaction() as conn:
+            if await generations.mark_in_doubt(conn, generation_id, at):
+                return True
+            return await self._unchanged(conn, generation_id)
+
+    async def set_provider_credits(self, generation_id: int, credits: int, *, source: str = "logs") -> bool:
+        """Record what the provider billed, learned after the fact; a known figure is kept."""
+        if isinstance(credits, bool) or not isinstance(credits, int) or credits < 0:
+            raise ValueError(f"credits must be a whole number >= 0, not {credits!r}")
+        async with self._db.transaction() as conn:
+            if await generations.set_provider_credits(conn, generation_id, credits, source):
                 return True
             return await self._unchanged(conn, generation_id)
 
@@ -164,19 +186,24 @@ class Store:
             await ledger.settle(conn, row, int(row["tokens_charged"]), at)
             return True
 
-    async def fail(self, generation_id: int, reason: str, *, now: Instant | None = None) -> bool:
-        """Failed + full refund; a job already completed (charged) is left alone."""
-        return await self._fail(generation_id, reason, now, rejected=False)
+    async def fail(self, generation_id: int, reason: str, *, provider_billed_nothing: bool = False,
+                   now: Instant | None = None) -> bool:
+        """Failed + full refund; a job already completed (charged) is left alone.
+        `provider_billed_nothing`: the provider reported the failure itself (it bills nothing then)."""
+        return await self._fail(generation_id, reason, now, rejected=False, billed_nothing=provider_billed_nothing)
 
-    async def reject(self, generation_id: int, reason: str, *, now: Instant | None = None) -> bool:
+    async def reject(self, generation_id: int, reason: str, *, provider_billed_nothing: bool = True,
+                     now: Instant | None = None) -> bool:
         """The API never accepted it: failed + full refund + posted (the member saw the error).
         Only a job still `requested` can be rejected."""
-        return await self._fail(generation_id, reason, now, rejected=True)
+        return await self._fail(generation_id, reason, now, rejected=True, billed_nothing=provider_billed_nothing)
 
-    async def _fail(self, generation_id: int, reason: str, now: Instant | None, *, rejected: bool) -> bool:
+    async def _fail(self, generation_id: int, reason: str, now: Instant | None, *, rejected: bool,
+                    billed_nothing: bool) -> bool:
         at = self._now(now)
         async with self._db.transaction() as conn:
-            row = await generations.finish_failed(conn, generation_id, reason, at, rejected=rejected)
+            row = await generations.finish_failed(conn, generation_id, reason, at, rejected=rejected,
+                                                  provider_billed_nothing=billed_nothing)
             if row is None:
                 return await self._unchanged(conn, generation_id)
             await ledger.refund_all(conn, row, at)
@@ -230,6 +257,17 @@ class Store:
         async with self._db.read() as conn:
             return await generations.stale_requested(conn, to_epoch(older_than))
 
+    async def unsent(self, older_than: Instant) -> list[Generation]:
+        """Rows to look up in the provider's logs: in doubt, or left `requested` (no provider id)
+        by an earlier process before `older_than`."""
+        async with self._db.read() as conn:
+            return await generations.unsent(conn, to_epoch(older_than))
+
+    async def provider_unknown(self, dialect: str, limit: int = 50) -> list[Generation]:
+        """Completed clips whose provider cost is still unknown."""
+        async with self._db.read() as conn:
+            return await generations.provider_unknown(conn, dialect, limit)
+
     async def recent(
         self,
         guild_id: int | None,
@@ -278,6 +316,12 @@ class Store:
         """Sums over the whole ledger (guild_id None) or one guild, for audits."""
         async with self._db.read(snapshot=True) as conn:
             return await ledger.totals(conn, guild_id, all_guilds=guild_id is None)
+
+    async def provider_totals(self, guild_id: int | None = None, since: Instant | None = None) -> ProviderTotals:
+        """Members' charges beside the provider's bill (guild_id None: every guild)."""
+        start = None if since is None else to_epoch(since)
+        async with self._db.read(snapshot=True) as conn:
+            return await ledger.provider_totals(conn, guild_id, start, all_guilds=guild_id is None)
 
     async def ledger_entries(self, generation_id: int) -> list[LedgerEntry]:
         query = """

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from storage import RefusalReason, ReserveRefused, Store
+from storage import LATEST_VERSION, RefusalReason, ReserveRefused, Store
 
 COST = 500_000
 
@@ -111,7 +111,7 @@ async def test_concurrent_open_migrates_once(tmp_path, stores):
     path = tmp_path / "fresh.sqlite3"
     opened = await asyncio.gather(*(Store.open(path) for _ in range(stores + 1)))
     try:
-        assert {await s.schema_version() for s in opened} == {2}
+        assert {await s.schema_version() for s in opened} == {LATEST_VERSION}
     finally:
         for s in opened:
             await s.close()

@@ -30,7 +30,7 @@ def schema(path: Path) -> list[tuple[str, str, str]]:
 async def test_fresh_file_gets_latest_schema_and_pragmas(tmp_path):
     path = tmp_path / "deep" / "er" / "dreambot.sqlite3"
     async with await Store.open(path) as store:
-        assert await store.schema_version() == LATEST_VERSION == 2
+        assert await store.schema_version() == LATEST_VERSION == 3
         conn = store._db.conn
         assert (await conn.execute_fetchall("PRAGMA journal_mode"))[0][0] == "wal"
         assert (await conn.execute_fetchall("PRAGMA foreign_keys"))[0][0] == 1
@@ -84,9 +84,11 @@ async def test_upgrade_from_v1_keeps_data(tmp_path):
     write_v1_data(path)
 
     async with await Store.open(path) as store:
-        assert await store.schema_version() == 2
+        assert await store.schema_version() == 3
         done = await store.get(1)
         assert (done.status, done.tokens_charged, done.options) == (Status.COMPLETED, 300_000, {"loop": True})
+        # Version 3: rows from before it have no request id and an unknown provider side.
+        assert (done.client_request_id, done.provider_credits, done.in_doubt_since) == (None, None, None)
         assert [g.id for g in await store.jobs_to_poll()] == [3]
         settings = await store.guild_settings(1)
         assert (settings.cap_tokens, settings.cap_period, settings.cap_set_by) == (2_000_000, "lifetime", 77)
@@ -103,6 +105,7 @@ async def test_upgrade_from_v1_keeps_data(tmp_path):
         g = await store.reserve(guild_id=1, channel_id=100, user_id=10, kind="reroll", prompt="again",
                                 cost=COST, parent_id=1)
         assert g.id == 4 and g.parent_id == 1
+        assert g.client_request_id is not None and g.client_request_id.startswith("dreambot:4:")
 
 
 async def test_upgraded_schema_equals_fresh_schema(tmp_path):
