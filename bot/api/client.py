@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import Any, Sequence
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping, Sequence
 
 import aiohttp
 
@@ -39,6 +42,47 @@ BATCH_SIZE = 50
 BATCH_CONCURRENCY = 4
 # luma-v2 holds a `state=` fetch for up to this long, whatever the caller hoped for.
 LUMA_MAX_HOLD_SECONDS = 30.0
+# What the provider keeps of an X-Client-Request-Id; anything else it drops without a word.
+CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# /v2/logs pages hold at most this many rows.
+LOGS_PAGE_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A success answer: its parsed body and the headers that carry ids and cost."""
+
+    body: Any
+    headers: Mapping[str, str]
+    status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueAnswer:
+    """`GET /v1/models`: 200 with the models, or 304 (nothing changed since `etag`)."""
+
+    status: int
+    etag: str | None
+    data: list[dict[str, Any]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """One row of `GET /v2/logs`, as much of it as the bot uses."""
+
+    created: datetime | None
+    status: str
+    model: str
+    credits: int
+    inference_id: str | None
+    client_request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogsPage:
+    rows: list[LogRow]
+    has_more: bool
+    total: int
 
 
 class VideoAPI:
@@ -92,27 +136,33 @@ class VideoAPI:
 
     # Public interface -------------------------------------------------------------
 
-    async def create(self, prompt: str, options: VideoOptions | None = None) -> VideoJob:
-        """Start a clip from a prompt (and optional start/end images). Never sent twice."""
+    async def create(self, prompt: str, options: VideoOptions | None = None, *,
+                     client_request_id: str | None = None) -> VideoJob:
+        """Start a clip from a prompt (and optional start/end images). Never sent twice.
+        `client_request_id` goes out as X-Client-Request-Id, so the provider's logs can find
+        the request again if its answer is lost."""
         request = self.dialect.create(prompt, options or VideoOptions(), self.default_model)
-        return _parsed(self.dialect.parse_job, await self._request(request, idempotent=False), created=True)
+        answer = await self._request(request, idempotent=False, client_request_id=client_request_id)
+        return _job(self.dialect.parse_job, answer, created=True)
 
     async def extend(self, source_id: str, prompt: str, direction: Direction = "forward",
-                     options: VideoOptions | None = None, *, other_id: str | None = None) -> VideoJob:
+                     options: VideoOptions | None = None, *, other_id: str | None = None,
+                     client_request_id: str | None = None) -> VideoJob:
         """A new clip that continues after (forward) or leads into (backward) `source_id`,
         or bridges `source_id` to `other_id` where the dialect can interpolate."""
         request = self.dialect.extend(source_id, prompt, direction, options or VideoOptions(),
                                       self.default_model, other_id)
-        return _parsed(self.dialect.parse_job, await self._request(request, idempotent=False), created=True)
+        answer = await self._request(request, idempotent=False, client_request_id=client_request_id)
+        return _job(self.dialect.parse_job, answer, created=True)
 
     async def fetch(self, job_id: str, *, wait_for: JobStatus | None = None, wait_seconds: float = 30.0) -> VideoJob:
         """One job. With `wait_for` (luma-v2 only) the API holds the answer until that state or later,
         for up to 30 s: the API takes no shorter hold, so the timeout allows for the full one."""
         request = self.dialect.fetch(job_id, wait_for, max(wait_seconds, LUMA_MAX_HOLD_SECONDS))
-        data = await self._request(request, idempotent=True)
-        if isinstance(data, list) and not data:
+        answer = await self._request(request, idempotent=True)
+        if isinstance(answer.body, list) and not answer.body:
             raise NotFoundError(f"Generation {job_id} was not found.", status=404)
-        return _parsed(self.dialect.parse_job, data, created=False)
+        return _job(self.dialect.parse_job, answer, created=False)
 
     async def fetch_many(self, job_ids: Sequence[str]) -> dict[str, VideoJob]:
         """Many jobs by id, in as few calls as the dialect allows. Unknown ids are left out."""
@@ -142,7 +192,7 @@ class VideoAPI:
             assert request is not None
             async with gate:
                 answer = await self._request(request, idempotent=True)
-            for job in _parsed(self.dialect.parse_many, answer, created=False):
+            for job in _parsed(self.dialect.parse_many, answer.body, created=False):
                 found[job.id] = job
 
         chunks = [ids[start:start + BATCH_SIZE] for start in range(0, len(ids), BATCH_SIZE)]
@@ -152,9 +202,38 @@ class VideoAPI:
             raise failures[0]
         return found
 
+    async def models_catalogue(self, ids: Sequence[str], etag: str | None = None) -> CatalogueAnswer:
+        """`GET /v1/models?id=…&include=pricing`: these models and their prices, or 304 when
+        `etag` still matches (the ETag covers the whole answer). Needs no API key, so none is sent."""
+        request = Request("GET", "/v1/models", params=[("id", ",".join(ids)), ("include", "pricing")])
+        headers = {"If-None-Match": etag} if etag else {}
+        answer = await self._request(request, idempotent=True, auth=False, extra_headers=headers)
+        if answer.status == 304:
+            return CatalogueAnswer(304, etag, None)
+        body = answer.body
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise UnexpectedResponseError("The model catalogue answered with something that is not a list.")
+        return CatalogueAnswer(200, answer.headers.get("ETag"), [item for item in data if isinstance(item, dict)])
+
+    async def logs(self, start: datetime, end: datetime, *, models: Sequence[str] = (), limit: int = LOGS_PAGE_LIMIT,
+                   offset: int = 0) -> LogsPage:
+        """One page of `GET /v2/logs` (newest first) for a window; `models` filter by exact name
+        (one parameter each: a comma-separated value would match nothing)."""
+        params = [("start", _iso(start)), ("end", _iso(end)), ("limit", str(limit)), ("offset", str(offset))]
+        params += [("model", model) for model in models]
+        answer = await self._request(Request("GET", "/v2/logs", params=params), idempotent=True)
+        body = answer.body
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise UnexpectedResponseError("The usage logs answered with something that is not a page of rows.")
+        pagination = body.get("pagination") if isinstance(body.get("pagination"), dict) else {}
+        rows = [row for row in (_log_row(item) for item in body["data"]) if row is not None]
+        return LogsPage(rows, bool(pagination.get("has_more")), int(pagination.get("total") or 0))
+
     # Transport ------------------------------------------------------------------
 
-    async def _request(self, request: Request, *, idempotent: bool) -> Any:
+    async def _request(self, request: Request, *, idempotent: bool, client_request_id: str | None = None,
+                       auth: bool = True, extra_headers: Mapping[str, str] | None = None) -> Answer:
         """Send one request, retrying what is safe to retry.
 
         Fetches retry on 429, 5xx and network trouble. A create retries only when the API
@@ -164,7 +243,8 @@ class VideoAPI:
         while True:
             attempt += 1
             try:
-                return await self._send(request, idempotent=idempotent)
+                return await self._send(request, idempotent=idempotent, client_request_id=client_request_id,
+                                        auth=auth, extra_headers=extra_headers)
             except VideoAPIError as error:
                 retry_after = error.retry_after if isinstance(error, RateLimitError) else None
                 if attempt >= self.retry.max_attempts or not self._may_retry(error, idempotent):
@@ -184,9 +264,17 @@ class VideoAPI:
             return isinstance(error, (ServerError, APIConnectionError))
         return isinstance(error, APIConnectionError) and not error.maybe_accepted
 
-    async def _send(self, request: Request, *, idempotent: bool) -> Any:
+    async def _send(self, request: Request, *, idempotent: bool, client_request_id: str | None = None,
+                    auth: bool = True, extra_headers: Mapping[str, str] | None = None) -> Answer:
         session = self._get_session()
-        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        headers = {"Accept": "application/json", **(extra_headers or {})}
+        if auth:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        if client_request_id is not None:
+            if not CLIENT_REQUEST_ID.fullmatch(client_request_id):
+                # The provider would drop it silently and the request could never be traced.
+                raise ValueError(f"not a valid X-Client-Request-Id: {client_request_id!r}")
+            headers["X-Client-Request-Id"] = client_request_id
         timeout = aiohttp.ClientTimeout(total=self.timeout + request.server_wait)
         url = self.base_url + request.path
         try:
@@ -195,7 +283,7 @@ class VideoAPI:
                 body = await self._read_body(response)
                 if response.status >= 400:
                     raise self._status_error(response, body, maybe_accepted=not idempotent)
-                return body
+                return Answer(body, response.headers, response.status)
         except aiohttp.ClientConnectorError as exc:
             # The TCP connection was never made, so the API cannot have seen the request.
             raise APIConnectionError("Could not connect to the video API.") from exc
@@ -226,6 +314,51 @@ class VideoAPI:
         # Only a server error leaves doubt about whether a create was taken; a 4xx surely was not.
         kwargs["maybe_accepted"] = maybe_accepted and status >= 500
         return error_for_status(status, message, **kwargs)
+
+
+def _job(parse, answer: Answer, *, created: bool) -> VideoJob:
+    """A job from a success answer; the cost comes from the body's `meta.usage` or, failing
+    that, the `x-aimlapi-credits-used` header (only once completed: it is 0 before)."""
+    job = _parsed(parse, answer.body, created=created)
+    if job.credits_used is None and job.status is JobStatus.COMPLETED:
+        header = _whole_number(answer.headers.get("x-aimlapi-credits-used"))
+        if header is not None:
+            job = job.model_copy(update={"credits_used": header})
+    return job
+
+
+def _whole_number(value: str | None) -> int | None:
+    try:
+        number = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return int(round(number)) if number is not None and number >= 0 and number == number else None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _log_row(item: Any) -> LogRow | None:
+    """A row, read tolerantly: a row the bot cannot read is skipped, never fatal."""
+    if not isinstance(item, dict):
+        return None
+    cost = item.get("cost") if isinstance(item.get("cost"), dict) else {}
+    credits = cost.get("credits")
+    created = None
+    if isinstance(item.get("created"), str):
+        try:
+            created = datetime.fromisoformat(item["created"].replace("Z", "+00:00"))
+        except ValueError:
+            created = None
+    return LogRow(
+        created=created,
+        status=str(item.get("status") or ""),
+        model=str(item.get("model") or ""),
+        credits=int(credits) if isinstance(credits, (int, float)) and not isinstance(credits, bool) and credits >= 0 else 0,
+        inference_id=str(item["inference_id"]) if item.get("inference_id") else None,
+        client_request_id=str(item["client_request_id"]) if item.get("client_request_id") else None,
+    )
 
 
 def _parsed(parse, data: Any, *, created: bool) -> Any:
