@@ -14,8 +14,11 @@ import discord
 from discord.ext import commands
 
 from bot.api import VideoAPI
+from bot.api.catalog import models_for
+from bot.prices import PriceService, load_fallback, load_price_file
 from bot.services.dreams import DreamService
 from bot.services.moderation import Access, access_of, has_manage_server, holds_role
+from bot.services.quotes import Quoter
 from bot.services.schedule import PollSchedule
 from bot.settings import Settings
 from bot.tree import DreamTree
@@ -30,6 +33,8 @@ class DreamBot(commands.Bot):
     settings: Settings
     store: Store
     api: VideoAPI
+    prices: PriceService | None
+    quoter: Quoter
     dreams: DreamService
     http_session: aiohttp.ClientSession
 
@@ -72,11 +77,31 @@ class DreamBot(commands.Bot):
             timeout=self.settings.api_timeout_seconds,
             session=self.http_session,
         )
-        self.dreams = DreamService(self.store, self.api, cost=self.settings.generation_cost_tokens)
+        self.prices = await self._start_prices()
+        self.quoter = Quoter(self.settings.aimlapi_dialect, self.settings.default_model, prices=self.prices,
+                             flat_cost=self.settings.generation_cost_tokens)
+        self.dreams = DreamService(self.store, self.api, self.quoter)
         for extension in INITIAL_EXTENSIONS:
             await self.load_extension(extension)
         await self._sync_commands()
         log.info("dreambot ready to start: dialect %s, database %s", self.api.dialect.name, self.settings.database_path)
+
+    async def _start_prices(self) -> PriceService | None:
+        """The unified endpoint's price book: cached, then refreshed from the catalogue now and
+        every few hours, the price file standing in while neither has prices."""
+        if self.settings.aimlapi_dialect != "unified":
+            return None  # the older endpoint families keep their flat price per generation
+        prices = PriceService(
+            self.store, self.api,
+            model_ids=[spec.api_name for spec in models_for("unified")],
+            refresh_seconds=self.settings.price_refresh_hours * 3600,
+            stale_seconds=self.settings.price_stale_hours * 3600,
+            fallback=load_price_file(self.settings.price_file) if self.settings.price_file else load_fallback(),
+        )
+        await prices.load()
+        prices.start()
+        self._resources.push_async_callback(prices.stop)
+        return prices
 
     async def _start_embedded_simulator(self) -> str:
         from bot.simulator import SimulatorConfig, run_simulator

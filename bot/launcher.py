@@ -17,6 +17,7 @@ import discord
 import yarl
 
 from bot.logging_setup import setup_logging
+from bot.prices import PriceFileError, load_price_file
 from bot.settings import IMAGE_DEFAULTS_FILE, SIMULATOR_URL, Settings, SettingsError, load_settings
 from storage import StoreError
 from storage.preflight import check_database_path
@@ -112,6 +113,8 @@ def main(argv: list[str] | None = None) -> None:
         # Local problems first, before anything is asked of Discord.
         warn_outside_volume(settings)
         check_database_path(settings.database_path)
+        if settings.price_file is not None:
+            load_price_file(settings.price_file)  # a broken fallback file is found now, not mid-outage
         point_at_discord(settings)
         asyncio.run(run(settings))
     except KeyboardInterrupt:
@@ -122,6 +125,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(INTENT_HELP, EXIT_INTENTS)
     except StoreError as error:
         fail(f"cannot start: {error}", EXIT_DATABASE)
+    except PriceFileError as error:
+        fail(f"cannot start: {error}. See PRICE_FILE in .env.example.", EXIT_SETTINGS)
     except (OSError, aiohttp.ClientError, discord.HTTPException, discord.GatewayNotFound, discord.ConnectionClosed) as error:
         # Unreachable Discord, a full disk...: one line, details in the log at DEBUG.
         log.debug("start-up failed", exc_info=True)

@@ -14,8 +14,9 @@ from typing import Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.api.catalog import check_default_model
+
 Dialect = Literal["unified", "luma-v2", "legacy"]
-ModelName = Literal["ray-2", "ray-flash-2", "ray-1-6"]
 CommandSync = Literal["off", "guild", "global"]
 
 # The value of AIMLAPI_BASE_URL that runs the bundled simulator inside the bot process.
@@ -57,9 +58,23 @@ class Settings(HealthSettings):
     aimlapi_key: SecretStr | None = None
     aimlapi_base_url: str = "https://api.aimlapi.com"
     aimlapi_dialect: Dialect = "unified"
-    default_model: ModelName = "ray-2"
+    # Checked against the dialect's current models (a retired one refuses to start).
+    default_model: str = "ray-2"
+    # The flat price per clip of the two older endpoint families (legacy, luma-v2), in credits.
+    # The unified endpoint is priced from the provider's catalogue instead.
     generation_cost_tokens: int = Field(default=500_000, gt=0)
     database_path: Path = Path("data/dreambot.sqlite3")
+
+    # Prices (unified): read from GET /v1/models at start and every few hours; this file is the
+    # fallback while the catalogue can't be read and nothing is cached (unset: the bundled file of
+    # last known prices). Its shape is the catalogue's answer, or {model id: pricing block}.
+    price_file: Path | None = None
+    price_refresh_hours: float = Field(default=6.0, gt=0, allow_inf_nan=False)
+    price_stale_hours: float = Field(default=24.0, gt=0, allow_inf_nan=False)
+    # A create whose answer was lost is looked up in the provider's logs for this long, then refunded.
+    reconcile_give_up_minutes: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    # Calls to GET /v2/logs a minute (the provider allows 200; the rest is headroom).
+    logs_requests_per_minute: int = Field(default=100, ge=1, le=200)
 
     api_timeout_seconds: float = Field(default=30.0, gt=0, allow_inf_nan=False)
     poll_interval_seconds: float = Field(default=5.0, gt=0, allow_inf_nan=False)
@@ -111,6 +126,9 @@ class Settings(HealthSettings):
             raise ValueError("AIMLAPI_KEY is required unless AIMLAPI_BASE_URL=simulator")
         if self.command_sync == "guild" and self.dev_guild_id is None:
             raise ValueError("DEV_GUILD_ID is required when COMMAND_SYNC=guild")
+        problem = check_default_model(self.aimlapi_dialect, self.default_model)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property

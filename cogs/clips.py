@@ -21,6 +21,7 @@ from discord.ext import commands
 from bot import texts
 from bot.api import JobStatus, VideoJob
 from bot.services.poller import Poller
+from bot.services.reconciler import Reconciler
 from cogs.views import clip_view
 from storage import Generation
 
@@ -107,6 +108,12 @@ class StatusEditor:
         await channel.get_partial_message(generation.status_message_id).edit(content=content, embed=embed)
 
 
+def longest_create(bot: DreamBot) -> float:
+    """How long one create may take with its retries: an unmarked row older than this has no sender."""
+    retry = bot.api.retry
+    return max(120.0, bot.api.timeout * retry.max_attempts + retry.max_retry_after * (retry.max_attempts - 1))
+
+
 class ClipsCog(commands.Cog):
     def __init__(self, bot: DreamBot) -> None:
         self.bot = bot
@@ -117,10 +124,20 @@ class ClipsCog(commands.Cog):
             job_timeout=bot.settings.job_timeout_minutes * 60,
             heartbeat_path=bot.settings.heartbeat_path,
         )
+        self.reconciler = Reconciler(
+            bot.store, bot.api, self,
+            give_up_after=bot.settings.reconcile_give_up_minutes * 60,
+            stale_after=longest_create(bot),
+            requests_per_minute=bot.settings.logs_requests_per_minute,
+            interval=max(1.0, bot.settings.poll_interval_seconds * 4),
+            in_flight=lambda: bot.dreams.in_flight,
+            on_found=self.poller.wake,
+        )
         self._starter: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
         self.bot.dreams.on_submitted = self.poller.wake
+        self.bot.dreams.on_in_doubt = self.reconciler.wake
         self.editor.start()
         # Posting needs the channel cache, so the loop waits for the gateway to be ready.
         self._starter = asyncio.create_task(self._start_when_ready())
@@ -128,10 +145,12 @@ class ClipsCog(commands.Cog):
     async def _start_when_ready(self) -> None:
         await self.bot.wait_until_ready()
         self.poller.start()
+        self.reconciler.start()
 
     async def cog_unload(self) -> None:
         if self._starter:
             self._starter.cancel()
+        await self.reconciler.stop()
         await self.poller.stop()
         await self.editor.stop()
 
@@ -159,7 +178,7 @@ class ClipsCog(commands.Cog):
     async def show_abandoned(self, generation: Generation) -> None:
         if not generation.status_message_id:
             return
-        text = texts.abandoned_message(generation, self.bot.settings.generation_cost_tokens)
+        text = texts.abandoned_message(generation)
         try:
             await self.bot.get_partial_messageable(generation.channel_id).get_partial_message(
                 generation.status_message_id).edit(content=text, embed=None)
@@ -188,7 +207,7 @@ class ClipsCog(commands.Cog):
         await self._finish_status(generation)
 
     def _result(self, generation: Generation) -> dict:
-        content, embed = texts.result_message(generation, self.bot.settings.generation_cost_tokens)
+        content, embed = texts.result_message(generation)
         kwargs: dict = {"content": content, "embed": embed,
                         # Only the member who asked is pinged, whatever the prompt contains.
                         "allowed_mentions": discord.AllowedMentions(everyone=False, roles=False,

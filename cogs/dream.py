@@ -7,16 +7,19 @@ and costs nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Literal
 
 import discord
+import pydantic
 from discord import app_commands
 from discord.ext import commands
 
 from bot import texts
-from bot.api import VideoOptions
-from bot.services.dreams import Kind, Requester, ServiceUnavailable
+from bot.api import DURATIONS, RESOLUTIONS, VideoOptions
+from bot.api.catalog import models_for
+from bot.services.dreams import InDoubt, Kind, Requester, ServiceUnavailable
 from bot.services.inputs import MAX_PROMPT_CHARS, InputError, check_image, clean_prompt
 from bot.tree import SOMETHING_WENT_WRONG, answer_unexpected, send_ephemeral
 from cogs.views import DYNAMIC_ITEMS, PromptModal
@@ -29,16 +32,40 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AspectChoice = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21"]
-ModelChoice = Literal["ray-2", "ray-flash-2", "ray-1-6"]
-ResolutionChoice = Literal["540p", "720p", "1080p", "4k"]
 Prompt = app_commands.Range[str, 1, MAX_PROMPT_CHARS]
 # A refusal to a plain reply can't be ephemeral; it removes itself after this long instead.
 REPLY_ERROR_SECONDS = 30
 
 
+def offer_dialect_choices(command: app_commands.Command, dialect: str) -> None:
+    """Give /dream the configured dialect's current models, and only the resolutions, lengths
+    and switches some of them have (each is still checked against the chosen model).
+
+    The choices depend on a setting, so they can't be written as Literals; the cog's own copy
+    of the command gets fresh parameter objects (the class's copy is shared)."""
+    specs = models_for(dialect)
+    params = command._params
+    if not specs:
+        for name in ("model", "resolution", "duration", "loop", "hdr"):
+            params.pop(name, None)
+        return
+    resolutions = [r for r in RESOLUTIONS if any(r in spec.resolutions for spec in specs)]
+    durations = [d for d in DURATIONS if any(d in spec.durations for spec in specs)]
+    params["model"] = dataclasses.replace(
+        params["model"], choices=[app_commands.Choice(name=spec.label, value=spec.name) for spec in specs])
+    params["resolution"] = dataclasses.replace(
+        params["resolution"], choices=[app_commands.Choice(name=r, value=r) for r in resolutions])
+    params["duration"] = dataclasses.replace(
+        params["duration"], choices=[app_commands.Choice(name=f"{d} seconds", value=d) for d in durations])
+    for name, has in (("loop", lambda spec: spec.loop), ("hdr", lambda spec: spec.hdr)):
+        if not any(has(spec) for spec in specs):
+            params.pop(name, None)
+
+
 class DreamCog(commands.Cog):
     def __init__(self, bot: DreamBot) -> None:
         self.bot = bot
+        offer_dialect_choices(self.dream, bot.settings.aimlapi_dialect)
         # Its failures, like every command's, are answered by the tree (bot/tree.py).
         self.extend_menu = app_commands.ContextMenu(name="Extend this clip", callback=self.extend_from_menu)
 
@@ -59,10 +86,11 @@ class DreamCog(commands.Cog):
     @app_commands.describe(
         prompt="What should happen in the clip?",
         aspect_ratio="Shape of the video (default 16:9)",
-        model="ray-2: best quality; ray-flash-2: faster",
-        resolution="Video resolution",
-        duration="Length in seconds",
+        model="Which video model (each has its own price, resolutions and lengths)",
+        resolution="Video resolution (higher costs more)",
+        duration="Length in seconds (the price is per second)",
         loop="Make the clip loop seamlessly",
+        hdr="HDR output (ray-3.2, 5 s clips at 720p or 1080p)",
         start_image="An image for the first frame",
         end_image="An image for the last frame",
     )
@@ -71,10 +99,11 @@ class DreamCog(commands.Cog):
         interaction: discord.Interaction,
         prompt: Prompt,
         aspect_ratio: AspectChoice | None = None,
-        model: ModelChoice | None = None,
-        resolution: ResolutionChoice | None = None,
-        duration: Literal[5, 9] | None = None,
+        model: str | None = None,
+        resolution: str | None = None,
+        duration: int | None = None,
         loop: bool | None = None,
+        hdr: bool | None = None,
         start_image: discord.Attachment | None = None,
         end_image: discord.Attachment | None = None,
     ) -> None:
@@ -83,8 +112,13 @@ class DreamCog(commands.Cog):
                 if image is not None:
                     check_image(image.filename, image.content_type, image.size)
             options = VideoOptions(model=model, aspect_ratio=aspect_ratio, resolution=resolution, duration=duration,
-                                   loop=loop, start_image_url=start_image.url if start_image else None,
+                                   loop=loop, hdr=hdr, start_image_url=start_image.url if start_image else None,
                                    end_image_url=end_image.url if end_image else None)
+        except pydantic.ValidationError:
+            # Only a stale client (commands synced for another dialect) can send a value no model takes.
+            await self._refuse(interaction, "One of those options isn't offered here any more; please pick from "
+                                            "the list. Nothing was charged.")
+            return
         except InputError as error:
             await self._refuse(interaction, str(error))
             return
@@ -175,6 +209,10 @@ class DreamCog(commands.Cog):
             checked = await self.bot.dreams.check_parent(requester, parent.id)
             generation = await self.bot.dreams.start(requester, message.content, VideoOptions(),
                                                      kind="extend_forward", parent=checked)
+        except InDoubt as doubt:
+            await message.reply(texts.in_doubt_text(doubt.generation), mention_author=False)
+            await self.clips.post_status(doubt.generation, message.channel, reference=message)
+            return
         except Exception as error:  # every refusal gets words, nothing is charged
             text = self._refusal_text(error, requester)
             # No ping: a mention in a message that deletes itself is a ghost ping. Only result posts ping.
@@ -219,10 +257,16 @@ class DreamCog(commands.Cog):
             if parent_id is not None:
                 parent = await self.bot.dreams.check_parent(requester, parent_id, backward=kind == "extend_backward")
             generation = await self.bot.dreams.start(requester, prompt, options, kind=kind, parent=parent)
+        except InDoubt as doubt:
+            # The reserve stays: the clip may exist. It is posted, or refunded, when the logs say.
+            await interaction.followup.send(texts.in_doubt_text(doubt.generation), ephemeral=True)
+            if interaction.channel is not None:
+                await self.clips.post_status(doubt.generation, interaction.channel)
+            return
         except (InputError, ReserveRefused, ServiceUnavailable) as error:
             await interaction.followup.send(self._refusal_text(error, requester), ephemeral=True)
             return
-        text = texts.accepted_text(generation, self.bot.settings.generation_cost_tokens)
+        text = texts.accepted_text(generation)
         if kind == "reroll":
             text = f"Re-rolling clip #{parent.id}: this is a new clip and is charged again. " + text  # type: ignore[union-attr]
         try:
@@ -240,7 +284,7 @@ class DreamCog(commands.Cog):
 
     def _refusal_text(self, error: Exception, requester: Requester) -> str:
         if isinstance(error, ReserveRefused):
-            return texts.refusal(error, self.bot.settings.generation_cost_tokens)
+            return texts.refusal(error, self.bot.quoter.typical())
         if isinstance(error, ServiceUnavailable):
             return error.text_for(requester)
         if isinstance(error, InputError):

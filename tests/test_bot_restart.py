@@ -68,7 +68,7 @@ async def test_a_post_that_was_not_recorded_is_found_not_repeated(tmp_path):
         await dream_posted(w, "one more round")
         assert len(results_of(w, clip)) == 1
         assert [(e.kind, e.amount) for e in await w.store.ledger_entries(clip)] == [
-            ("reserve", 500_000), ("charge", 500_000)]
+            ("reserve", 4_500_000), ("charge", 4_500_000)]
 
 
 async def test_when_history_cannot_be_read_the_nonce_still_prevents_a_second_post(tmp_path):
@@ -85,12 +85,14 @@ async def test_when_history_cannot_be_read_the_nonce_still_prevents_a_second_pos
 
 
 async def test_a_request_that_never_reached_the_api_is_refunded_at_start_up(tmp_path):
-    async with world(tmp_path) as w:
+    # Looked up in the provider's logs first; not there a minute after it was reserved: refunded.
+    async with world(tmp_path, reconcile_give_up_minutes=1) as w:
         user_id = int(w.h.user["id"])
-        # What a process that died between reserving and sending leaves behind, 200 s ago.
+        # What a process that died between reserving and sending leaves behind, 300 s ago (longer than
+        # any create takes with its retries, so nobody is still sending it).
         row = await w.store.reserve(guild_id=w.h.guild_id, channel_id=w.h.channel_id, user_id=user_id,
                                     kind="dream", prompt="lost in the crash", cost=500_000, dialect="unified",
-                                    now=time.time() - 200)
+                                    now=time.time() - 300)
         status = payloads.message(f"🎬 <@{user_id}> asked for clip #{row.id}: ⏳ sending to the video service",
                                   author=w.fake.bot_user, channel_id=w.h.channel_id, guild_id=w.h.guild_id)
         w.fake.store_incoming_message(status)
@@ -101,7 +103,8 @@ async def test_a_request_that_never_reached_the_api_is_refunded_at_start_up(tmp_
         edit = await w.fake.wait_edit(int(status["id"]))
         assert edit.json["content"] == (
             f"❌ Clip #{row.id} for <@{user_id}> was not made: the bot restarted before it reached the video "
-            "service. 500,000 tokens (1 clip) refunded.")
+            "service. 500,000 credits ($0.25) refunded in full; nothing was charged.")
+        assert w.sim.counters.logs_requests >= 1
         assert [(e.kind, e.amount) for e in await w.store.ledger_entries(row.id)] == [
             ("reserve", 500_000), ("refund", 500_000)]
         assert await spent(w) == 0

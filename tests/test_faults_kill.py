@@ -24,7 +24,7 @@ from tests.fault_tools import ledger_by_generation, result_posts
 from tests.harness import FakeDiscord, payloads
 
 ROOT = Path(__file__).resolve().parents[1]
-COST = 500_000
+COST = 4_500_000  # a plain ray-2 clip (1080p, 5 s at $0.45 a second): what the simulator bills
 JOBS = 50
 KILLS = 4
 # Distinctive, so the secrets check can grep for them (see also test_faults_secrets.py).
@@ -113,18 +113,21 @@ async def test_sigkill_at_random_moments_posts_each_clip_once(tmp_path):
         channel_ids = [int(c["id"]) for c in channels]
         users = [payloads.user(username=f"member{i}") for i in range(5)]
 
-        # 50 clips in flight, as an earlier process left them: reserved, sent, status posted (mostly).
+        # 50 clips in flight, as an earlier process left them: reserved, sent, status posted (mostly);
+        # one in ten was killed between the create and recording its id (the API made it, with our id).
         store = await Store.open(database)
         await store.set_guild_running_limits(guild_id, JOBS, None, actor_id=1)
         async with VideoAPI(KEY, base_url=sim_url) as api:
             for i in range(JOBS):
                 user_id, channel_id = int(users[i % 5]["id"]), channel_ids[i % 2]
                 prompt = f"clip {i}: a heron in fog" + (" FAIL" if i % 10 == 7 else "")
+                unrecorded = i % 10 == 3
                 generation = await store.reserve(guild_id=guild_id, channel_id=channel_id, user_id=user_id,
                                                  kind="dream", prompt=prompt, cost=COST, model="ray-2",
-                                                 dialect="unified")
-                job = await api.create(prompt)
-                await store.mark_submitted(generation.id, job.id)
+                                                 dialect="unified", now=time.time() - 300 if unrecorded else None)
+                job = await api.create(prompt, client_request_id=generation.client_request_id)
+                if not unrecorded:
+                    await store.mark_submitted(generation.id, job.id)
                 if i % 5 != 4:  # a fifth lost their status message (Discord refused it)
                     status = fake._new_message(channel_id, {
                         "content": f"🎬 <@{user_id}> asked for clip #{generation.id}: ⏳ queued",
@@ -199,6 +202,9 @@ async def kill_and_restart(tmp_path, env, fake, store, sim, channel_ids, hold, c
     totals = await store.ledger_totals()
     assert totals.balanced and totals.open_generations == 0 and totals.open_reserved == 0
     assert len(sim.jobs()) == JOBS  # nothing was sent to the API twice
+    # Every clip the API made is the one its generation follows: found again, never refunded blind.
+    by_request = {g.client_request_id: g for g in generations}
+    assert all(by_request[job.client_request_id].api_id == job.id for job in sim.jobs())
     dm_posts = [m for c in fake.messages if c not in channel_ids for m in fake.channel_messages(c)]
     assert not dm_posts
     # The secrets never left the places they belong (Authorization headers).

@@ -40,11 +40,9 @@ STOP_GRACE_SECONDS = 5.0
 # Backoff after the API as a whole misbehaves.
 API_BACKOFF_BASE = 2.0
 API_BACKOFF_MAX = 120.0
-# Restart recovery: a job still "requested" this long never reached the API.
-STALE_REQUEST_SECONDS = 120.0
-# How often the recovery looks again: a job an earlier process left "requested" only a moment
-# before it died becomes stale while this one runs, and must not wait for the next restart.
-RECOVERY_INTERVAL_SECONDS = 30.0
+# Past the job timeout, a job whose last look failed is given this much longer (in job
+# timeouts) to answer before it is refunded unseen.
+TIMEOUT_GRACE_FACTOR = 2.0
 # A failed post is logged as a warning (Discord hiccups happen); this many in a row is an error.
 PUBLISH_FAILURES_BEFORE_ERROR = 5
 # Jobs fetched at once where the dialect has no batch endpoint (as the API client does).
@@ -60,8 +58,6 @@ class Publisher(Protocol):
     async def show_progress(self, generation: Generation, job: VideoJob) -> None:
         """Best effort: reflect a running job's state on its status message."""
 
-    async def show_abandoned(self, generation: Generation) -> None:
-        """Tell the member a job that never reached the API was refunded."""
 
 
 class Poller:
@@ -94,9 +90,8 @@ class Poller:
         self._api_backoff_until = 0.0
         self._api_failures = 0
         self._publish_failures: dict[int, int] = {}
-        # Rows still "requested" from before this moment belong to an earlier process.
+        # Jobs finished while the bot was down must not teach the schedule a downtime.
         self._started_at = clock()
-        self._next_recovery = 0.0
         self.fetch_requests = 0  # counted for the benchmarks
 
     # Lifecycle ------------------------------------------------------------------
@@ -173,9 +168,6 @@ class Poller:
             delay = self.schedule.max_interval
             # Cleared before the cycle, so a wake() that arrives while it runs starts the next one at once.
             self._wake.clear()
-            if self.clock() >= self._next_recovery:
-                self._next_recovery = self.clock() + RECOVERY_INTERVAL_SECONDS
-                await self._guard(self.recover())
             try:
                 delay = await self.run_once()
             except asyncio.CancelledError:
@@ -188,12 +180,6 @@ class Poller:
             except asyncio.TimeoutError:
                 pass
 
-    async def _guard(self, coro) -> None:
-        try:
-            await coro
-        except Exception:
-            log.exception("poller recovery failed")
-
     def _beat(self) -> None:
         if self.heartbeat_path is not None:
             try:
@@ -203,23 +189,6 @@ class Poller:
                 log.warning("could not write the heartbeat file %s", self.heartbeat_path)
 
     # One cycle ------------------------------------------------------------------
-
-    async def recover(self) -> None:
-        """After a restart: jobs reserved but never accepted by the API are refunded.
-
-        Only rows an earlier process left behind: this process's own requests are still being
-        sent (and refund themselves if that fails). They must also be old enough that the
-        earlier process is surely gone (a rolling deploy overlaps two processes briefly)."""
-        cutoff = min(self._started_at, self.clock() - STALE_REQUEST_SECONDS)
-        for generation in await self.store.stale_requested(older_than=cutoff):
-            try:
-                if await self.store.reject(generation.id, "The bot restarted before this clip reached the video service."):
-                    log.warning("generation %s never reached the API; refunded", generation.id)
-                    refreshed = await self.store.get(generation.id)
-                    if refreshed is not None:
-                        await self.publisher.show_abandoned(refreshed)
-            except Exception:
-                log.exception("could not recover generation %s", generation.id)
 
     async def run_once(self) -> float:
         """Poll what is due, publish what is finished; return seconds until the next look."""
@@ -240,11 +209,9 @@ class Poller:
         due = [g for g in pending if self.schedule.is_due(g.id, now)]
         if not due:
             return
-        for generation in due:
-            if now - (generation.submitted_at or generation.requested_at) > self.job_timeout:
-                await self._guard_job(generation, self._finish_job(
-                    generation, None, reason="The video service took too long; the clip was given up."))
-        due = [g for g in due if now - (g.submitted_at or g.requested_at) <= self.job_timeout]
+        for generation in [g for g in due if self._timed_out(g, now)]:
+            await self._guard_job(generation, self._last_look(generation), reschedule_at=now)
+        due = [g for g in due if not self._timed_out(g, now)]
         if not due:
             return
         batch = self.api.capabilities.batch_fetch
@@ -276,6 +243,37 @@ class Poller:
                 continue
             await self._guard_job(generation, self._handle(generation, jobs.get(generation.api_id or ""), now),
                                   reschedule_at=now)
+
+    def _timed_out(self, generation: Generation, now: float) -> bool:
+        return now - (generation.submitted_at or generation.requested_at) > self.job_timeout
+
+    async def _last_look(self, generation: Generation) -> None:
+        """The job timeout: one last fetch first, so a clip that did finish is posted and
+        charged, and a job the provider still runs is refunded only with the member told so."""
+        started = generation.submitted_at or generation.requested_at
+        try:
+            job = await self.api.fetch(generation.api_id or "")
+        except NotFoundError:
+            job = None
+        except VideoAPIError as error:
+            if self.clock() - started <= self.job_timeout * TIMEOUT_GRACE_FACTOR:
+                log.warning("generation %s: timed out and the last look failed (%s); looking again later",
+                            generation.id, type(error).__name__)
+                self.schedule.checked(generation.id, started, self.clock())
+                return
+            await self._finish_job(generation, None, reason=(
+                "The video service could not be reached for too long; the clip was given up and refunded."))
+            return
+        if job is not None and job.status.finished:
+            await self._finish_job(generation, job)
+            return
+        minutes = self.job_timeout / 60
+        if job is None:
+            reason = "The video service lost track of this clip."
+        else:
+            reason = (f"The video service was still working on this clip after {minutes:,.0f} minutes, "
+                      "so it was given up and refunded; it won't be posted.")
+        await self._finish_job(generation, None, reason=reason)
 
     async def _guard_job(self, generation: Generation, coro, *, reschedule_at: float | None = None) -> None:
         """One job's step; its failure is logged and never stops the others."""
@@ -365,11 +363,18 @@ class Poller:
         if job is not None and job.status is JobStatus.COMPLETED and job.video_url:
             await self.store.complete(generation.id, job.video_url, job.credits_used)
             log.info("generation %s completed (guild %s, user %s)", generation.id, generation.guild_id, generation.user_id)
+            if job.credits_used is not None and job.credits_used > generation.tokens_reserved:
+                # Charged in full (it is what the provider billed): the overrun shows in the report.
+                log.warning("generation %s cost %s credits, %s more than the %s reserved", generation.id,
+                            f"{job.credits_used:,}", f"{job.credits_used - generation.tokens_reserved:,}",
+                            f"{generation.tokens_reserved:,}")
         else:
             if job is not None and job.status is JobStatus.COMPLETED:
                 reason = "The video service finished without a video."
             reason = reason or (job.failure_reason if job else None) or "The video service could not make this clip."
-            await self.store.fail(generation.id, reason)
+            # A job the provider itself reports failed is billed nothing ("the hold is rolled back").
+            billed_nothing = job is not None and job.status is JobStatus.FAILED
+            await self.store.fail(generation.id, reason, provider_billed_nothing=billed_nothing)
             log.info("generation %s failed: %s", generation.id, reason)
 
     async def _publish_finished(self) -> None:
