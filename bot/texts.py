@@ -4,6 +4,10 @@ Text a member typed (prompts) goes into embeds, escaped and cut short, so it can
 anyone nor break the layout; the one exception, a moderator's `/dreamadmin history`, also escapes
 its mentions. Every text fits Discord's limits by design (see bot/fitting.py): prompts end in "…",
 lists show what fits and then "… and N more", links and mentions are never cut in half.
+
+Money is always shown in credits and dollars (`6,500,000 credits ($3.25)`, bot/prices/money.py);
+"clips" is only ever a rough count ("about 3 plain clips") at the price of a plain clip with the
+default model (`typical`, from `Quoter.typical()`), where it helps: caps and what is left of them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import discord
 from bot import fitting
 from bot.fitting import (escape_text, fit_escaped, inline_code, join_within, non_blank, one_line, truncate,
                          truncate_words)
+from bot.prices import PriceStatus, format_credits, format_money, format_usd
 from storage import (
     AuditEntry,
     Generation,
@@ -24,6 +29,7 @@ from storage import (
     HistoryEntry,
     MemberBudget,
     Period,
+    ProviderTotals,
     RefusalReason,
     ReserveRefused,
     Spender,
@@ -34,6 +40,7 @@ PROMPT_SHOWN_CHARS = 900  # of an embed description's 4,096: room for the link o
 REASON_SHOWN_CHARS = 500
 OPTION_CHARS = 100  # one option (model name, aspect ratio...) as shown
 LABEL_CHARS = 100  # a state or kind label we did not expect, shown as is
+PRICE_TEXT_CHARS = 100  # how a clip was priced ("$0.65/s × 10 s"), as shown
 COLOUR_RUNNING = discord.Colour.blurple()
 COLOUR_DONE = discord.Colour.green()
 COLOUR_FAILED = discord.Colour.red()
@@ -47,6 +54,7 @@ KIND_LABELS = {
 }
 STATE_LABELS = {
     "requested": "⏳ sending to the video service",
+    "in_doubt": "🔎 checking with the video service",
     "submitted": "⏳ queued",
     "queued": "⏳ queued",
     "running": "🌙 dreaming",
@@ -59,11 +67,52 @@ def _finite(seconds: float | None) -> float:
     return seconds if seconds is not None and math.isfinite(seconds) else 0.0
 
 
-def tokens(amount: int, cost: int) -> str:
-    """`1,000,000 tokens (2 clips)`: both units, with thousands separators."""
-    clips = amount / cost if cost else 0
-    clip_text = f"{clips:,.0f}" if clips == int(clips) else f"{clips:,.1f}"
-    return f"{amount:,} tokens ({clip_text} clip{'' if clip_text == '1' else 's'})"
+def _money(credits: int) -> str:
+    """`6,500,000 credits ($3.25)`."""
+    return format_money(int(credits))
+
+
+def _about(credits: int, typical: int) -> str:
+    """`about 3 plain clips`: a rough count at the price of a plain clip; "" when it says nothing."""
+    if typical <= 0 or credits <= 0:
+        return ""
+    count = credits // typical
+    if count < 1:
+        return "less than 1 plain clip"
+    return f"about {count:,} plain clip{'' if count == 1 else 's'}"
+
+
+def _money_about(credits: int, typical: int) -> str:
+    """`20,000,000 credits ($10.00), about 4 plain clips` (the count only when it says something)."""
+    about = _about(credits, typical)
+    return f"{_money(credits)}, {about}" if about else _money(credits)
+
+
+def _price_text(generation: Generation) -> str:
+    """` ($0.65/s × 10 s)`: how the reserve was priced, escaped and short; "" when not known."""
+    shown = fit_escaped(one_line(generation.price_text or ""), PRICE_TEXT_CHARS, escape_text)
+    return f" ({shown})" if not fitting.blank(shown) else ""
+
+
+def _charged(generation: Generation) -> int:
+    return generation.tokens_charged if generation.tokens_charged is not None else generation.tokens_reserved
+
+
+def cost_text(generation: Generation) -> str:
+    """What a clip costs the member, in credits and dollars: the reserve while it is open, then the
+    charge and the refunded rest (or by how much the bill went over the reserve); a failed clip is
+    refunded in full."""
+    reserved = generation.tokens_reserved
+    if generation.status == "failed":
+        return f"nothing: {_money(reserved)} refunded"
+    if generation.status != "completed":
+        return f"{_money(reserved)} reserved{_price_text(generation)}"
+    charged = _charged(generation)
+    if charged > reserved:
+        return f"{_money(charged)}: cost {_money(charged - reserved)} more than reserved"
+    if charged < reserved:
+        return f"{_money(charged)}; {_money(reserved - charged)} of the reserve refunded"
+    return _money(charged)
 
 
 def shown_prompt(prompt: str, limit: int = PROMPT_SHOWN_CHARS) -> str:
@@ -79,6 +128,14 @@ def _listed_prompt(prompt: str, limit: int) -> str:
 
 def _label(labels: dict[str, str], key: str) -> str:
     return labels.get(key) or fit_escaped(one_line(str(key)), LABEL_CHARS, escape_text) or "?"
+
+
+def _state(generation: Generation, state: str | None = None) -> str:
+    """The label of a clip's state; a create whose answer was lost is "checking with the video service"."""
+    state = str(generation.status if state is None else state)
+    if state == "requested" and generation.in_doubt:
+        state = "in_doubt"
+    return _label(STATE_LABELS, state)
 
 
 def elapsed(seconds: float) -> str:
@@ -116,11 +173,13 @@ def status_footer(generation: Generation) -> str:
 
 
 def _embed(generation: Generation, colour: discord.Colour, status: bool = False) -> discord.Embed:
-    """The clip's embed: its prompt, options and parent."""
+    """The clip's embed: its prompt, options and parent (and, on a status message, its money)."""
     embed = discord.Embed(description=non_blank(shown_prompt(generation.prompt), "(no prompt)"), colour=colour)
     embed.add_field(name="Options", value=options_line(generation), inline=False)
     if generation.parent_id:
         embed.add_field(name=_label(KIND_LABELS, generation.kind), value=f"from clip #{generation.parent_id}")
+    if status:
+        embed.add_field(name="Cost", value=cost_text(generation))
     embed.set_footer(text=status_footer(generation) if status else footer(generation))
     return embed
 
@@ -128,7 +187,7 @@ def _embed(generation: Generation, colour: discord.Colour, status: bool = False)
 def status_message(generation: Generation, state: str, now: float | None = None) -> tuple[str, discord.Embed]:
     """The public message shown while a clip is being made."""
     now = time.time() if now is None else now
-    label = _label(STATE_LABELS, state)
+    label = _state(generation, state)
     started = generation.submitted_at or generation.requested_at
     content = f"🎬 <@{generation.user_id}> asked for clip #{generation.id}: {label}"
     if state in ("submitted", "queued", "running") and started:
@@ -142,10 +201,9 @@ def finished_status(generation: Generation) -> tuple[str, discord.Embed]:
     return f"🎬 <@{generation.user_id}> asked for clip #{generation.id}: {label}", _embed(generation, colour, status=True)
 
 
-def result_message(generation: Generation, cost: int) -> tuple[str, discord.Embed]:
+def result_message(generation: Generation) -> tuple[str, discord.Embed]:
     """The post of a finished clip: the link first, so Discord shows its player."""
     if generation.status == "completed":
-        charged = generation.tokens_charged or generation.tokens_reserved
         ready = f"✅ Clip #{generation.id} for <@{generation.user_id}> is ready."
         url, link = generation.video_url or "", None
         if url and fitting.units(f"{url}\n{ready}") <= fitting.CONTENT:
@@ -155,14 +213,14 @@ def result_message(generation: Generation, cost: int) -> tuple[str, discord.Embe
         else:
             content = ready
         embed = _embed(generation, COLOUR_DONE)
-        embed.add_field(name="Cost", value=tokens(charged, cost))
+        embed.add_field(name="Cost", value=cost_text(generation))
         if link:
             _add_link(embed, link)
         return content, embed
     content = f"❌ Clip #{generation.id} for <@{generation.user_id}> could not be made."
     embed = _embed(generation, COLOUR_FAILED)
     embed.add_field(name="Why", value=failure_text(generation.failure_reason), inline=False)
-    embed.add_field(name="Cost", value=f"nothing: {tokens(generation.tokens_reserved, cost)} refunded")
+    embed.add_field(name="Cost", value=cost_text(generation))
     return content, embed
 
 
@@ -193,7 +251,7 @@ DETAILS_REASON_CHARS = 300
 def _recent_line(generation: Generation, room: int) -> str:
     """`#12 ✅ done · [video](url) · prompt`: the link is whole or not there (a cut link is a dead link;
     then the member finds it with `/status clip:12`)."""
-    state = _label(STATE_LABELS, generation.status)
+    state = _state(generation)
     prompt = _listed_prompt(generation.prompt, RECENT_PROMPT_CHARS)
     url = generation.video_url
     if url:
@@ -204,12 +262,14 @@ def _recent_line(generation: Generation, room: int) -> str:
     return f"#{generation.id} {state} · {prompt}"
 
 
-def status_embed(budget: MemberBudget, recent: Sequence[Generation], cost: int,
+def status_embed(budget: MemberBudget, recent: Sequence[Generation], typical: int,
                  ahead: int | None = None) -> discord.Embed:
     """/status without a clip: the member's budget, newest clips (as many as fit, then "… and N more")
-    and, when some are still open, how many jobs are ahead of them (`ahead`)."""
+    and, when some are still open, how many jobs are ahead of them (`ahead`). `typical`: the price of
+    a plain clip, for the rough count of what is left."""
     embed = discord.Embed(title="Your clips", colour=discord.Colour.blurple())
-    embed.add_field(name="Budget", value=truncate_words(budget_text(budget, cost), fitting.FIELD_VALUE), inline=False)
+    embed.add_field(name="Budget", value=truncate_words(budget_text(budget, typical), fitting.FIELD_VALUE),
+                    inline=False)
     lines = [_recent_line(g, RECENT_LINE_CHARS) for g in recent]
     embed.add_field(name="Recent", value=join_within(lines, fitting.FIELD_VALUE) or "No clips yet: try /dream.",
                     inline=False)
@@ -219,28 +279,25 @@ def status_embed(budget: MemberBudget, recent: Sequence[Generation], cost: int,
     return embed
 
 
-def clip_details(generation: Generation, cost: int, *, ahead: int | None = None,
-                 now: float | None = None) -> discord.Embed:
+def clip_details(generation: Generation, *, ahead: int | None = None, now: float | None = None) -> discord.Embed:
     """/status clip:N, for the member's own or any clip of the server. The prompt and the whole video
     link are in the description (4,096 characters): member text only ever goes into an embed."""
     now = time.time() if now is None else now
-    lines = [f"**Clip #{generation.id}** by <@{generation.user_id}>: {_label(STATE_LABELS, generation.status)}",
+    lines = [f"**Clip #{generation.id}** by <@{generation.user_id}>: {_state(generation)}",
              f"Prompt: {shown_prompt(generation.prompt, DETAILS_PROMPT_CHARS)}",
              f"Options: {options_line(generation)}"]
     if generation.parent_id:
         lines.append(f"{_label(KIND_LABELS, generation.kind)} from clip #{generation.parent_id}")
     if generation.failure_reason:
         lines.append(f"Why it failed: {failure_text(generation.failure_reason, DETAILS_REASON_CHARS)}")
-    if generation.is_open:
+    if generation.in_doubt:
+        lines.append("The video service didn't confirm this clip, so I'm checking its records: it will be posted "
+                     "if the service made it, or its reserve refunded in full if not. Nothing is charged twice.")
+    elif generation.is_open:
         lines.append(f"Jobs ahead of it: {_number(ahead or 0)}")
+    if generation.is_open:
         lines.append(f"Elapsed: {elapsed(_finite(now) - _finite(generation.requested_at))}")
-    charged = generation.tokens_charged
-    if charged:
-        lines.append(f"Cost: {tokens(charged, cost)}")
-    elif generation.status == "failed":
-        lines.append(f"Cost: nothing ({tokens(generation.tokens_reserved, cost)} refunded)")
-    else:
-        lines.append(f"Reserved: {tokens(generation.tokens_reserved, cost)}")
+    lines.append(f"Cost: {cost_text(generation)}")
     if generation.video_url:
         # Everything else is at most ~1,700 characters, so a link of 2,000+ still fits whole.
         video = f"Video: {generation.video_url}"
@@ -260,14 +317,29 @@ def clip_choice_name(generation: Generation) -> str:
     return truncate(f"#{generation.id} · {one_line(generation.prompt)}", fitting.CHOICE_NAME)
 
 
-def abandoned_message(generation: Generation, cost: int) -> str:
-    return (f"❌ Clip #{generation.id} for <@{generation.user_id}> was not made: the bot restarted before it reached "
-            f"the video service. {tokens(generation.tokens_reserved, cost)} refunded.")
+def abandoned_message(generation: Generation) -> str:
+    """A clip refunded without being made: its create's answer was lost and the video service's records
+    show no clip for it, or (no doubt recorded) the bot restarted before the request reached the service."""
+    if generation.in_doubt_since is not None:
+        why = "the video service didn't confirm it, and its records show no clip was made for it"
+    else:
+        why = "the bot restarted before it reached the video service"
+    return (f"❌ Clip #{generation.id} for <@{generation.user_id}> was not made: {why}. "
+            f"{_money(generation.tokens_reserved)} refunded in full; nothing was charged.")
 
 
-def accepted_text(generation: Generation, cost: int) -> str:
-    return (f"Clip #{generation.id} is on its way: {tokens(generation.tokens_reserved, cost)} reserved. "
-            f"I'll post it in this channel when it is ready; failed clips are refunded.")
+def accepted_text(generation: Generation) -> str:
+    """The /dream confirmation: the price before it is spent, and how the bill is settled."""
+    return (f"Clip #{generation.id} is on its way: {_money(generation.tokens_reserved)} reserved"
+            f"{_price_text(generation)}. You pay what the video service bills for it and get the rest back; "
+            "failed clips are refunded.")
+
+
+def in_doubt_text(generation: Generation) -> str:
+    """For the member when the create was sent but its answer was lost: its reserve is held meanwhile."""
+    return (f"Clip #{generation.id}: the video service didn't confirm your request, so I'm checking its records. "
+            f"The {_money(generation.tokens_reserved)} reserved stay held meanwhile: the clip will be posted here "
+            "if the service made it, or the reserve refunded in full if it didn't. Nothing is charged twice.")
 
 
 # Budgets, refusals and moderators' reports ------------------------------------------------
@@ -294,8 +366,9 @@ def _clips(count: int) -> str:
     return f"{count:,} clip{'' if count == 1 else 's'}"
 
 
-def refusal(error: ReserveRefused, cost: int) -> str:
-    """Why a request was refused, with the numbers the member needs. Nothing was charged."""
+def refusal(error: ReserveRefused, typical: int) -> str:
+    """Why a request was refused, with the numbers the member needs. Nothing was charged.
+    `typical`: the price of a plain clip (a cheaper clip may still fit under the cap)."""
     reason = RefusalReason(error.reason)
     if reason is RefusalReason.BLOCKED:
         return "You can't make clips in this server right now. Please ask a moderator if you think this is a mistake."
@@ -304,9 +377,11 @@ def refusal(error: ReserveRefused, cost: int) -> str:
         period = str(error.period)
         resets = ("This cap does not reset." if period == "lifetime" or error.retry_after_seconds is None
                   else f"Your budget resets {when(error.retry_after_seconds)}.")
-        return (f"That would go over your {PERIOD_ADJECTIVES.get(period, period)} cap of {tokens(error.cap or 0, cost)}: "
-                f"you have spent {tokens(error.spent, cost)} and have {tokens(remaining, cost)} left, and a clip costs "
-                f"{tokens(error.cost, cost)}. {resets} Nothing was charged.")
+        cheaper = (f" A plain clip costs {format_usd(typical)}, which still fits."
+                   if 0 < typical <= remaining and typical < error.cost else "")
+        return (f"That would go over your {PERIOD_ADJECTIVES.get(period, period)} cap of {_money(error.cap or 0)}: "
+                f"you have spent {_money(error.spent)} and have {_money(remaining)} left, and this clip costs "
+                f"{_money(error.cost)}.{cheaper} {resets} Nothing was charged.")
     if reason is RefusalReason.MEMBER_RUNNING_LIMIT:
         return (f"You already have {_clips(error.running)} in progress (the limit is {error.limit}). "
                 "Please wait for one to finish. Nothing was charged.")
@@ -316,15 +391,16 @@ def refusal(error: ReserveRefused, cost: int) -> str:
     return f"Please wait a moment between requests: you can ask again {when(error.retry_after_seconds)}. Nothing was charged."
 
 
-def budget_text(budget: MemberBudget, cost: int) -> str:
+def budget_text(budget: MemberBudget, typical: int) -> str:
+    """Spend against the cap, in credits and dollars, with a rough count of the plain clips left."""
     period = str(budget.period)
     spent_when = PERIOD_SPENT.get(period, f"this {period}")
     if budget.cap is None:
-        cap_line = f"No cap. Spent {spent_when}: {tokens(budget.spent, cost)}."
+        cap_line = f"No cap. Spent {spent_when}: {_money(budget.spent)}."
     else:
-        cap_line = (f"Spent {spent_when}: {tokens(budget.spent, cost)} of {tokens(budget.cap, cost)} "
+        cap_line = (f"Spent {spent_when}: {_money(budget.spent)} of {_money(budget.cap)} "
                     f"({'own cap' if budget.cap_is_override else 'server default'}); "
-                    f"left: {tokens(budget.remaining or 0, cost)}.")
+                    f"left: {_money_about(budget.remaining or 0, typical)}.")
         if budget.period_resets_at is not None:
             cap_line += f" Resets {when(budget.period_resets_at - budget.checked_at)}."
     lines = [cap_line, f"In progress: {budget.running} of {budget.running_limit} at once."]
@@ -351,39 +427,116 @@ AUDIT_LINE_CHARS = 600  # so a few entries always show, however long one of them
 NAME_CHARS = 100
 
 
-def spenders_text(spenders: Sequence[Spender], cost: int, limit: int = EMBED_FIELD_CHARS) -> str:
+def spenders_text(spenders: Sequence[Spender], limit: int = EMBED_FIELD_CHARS) -> str:
     """One line per member; fits an embed field (1,024 characters) by leaving the smallest spenders out."""
     if not spenders:
         return "Nobody has spent anything."
     return join_within([
-        f"{rank}. <@{s.user_id}>: {tokens(s.spent, cost)}; {s.clips:,} requested, {s.completed:,} done, "
-        f"{s.failed:,} failed, {s.refunded:,} tokens refunded"
+        f"{rank}. <@{s.user_id}>: {_money(s.spent)}; {s.clips:,} requested, {s.completed:,} done, "
+        f"{s.failed:,} failed, {format_credits(s.refunded)} refunded"
         for rank, s in enumerate(spenders, 1)
     ], limit)
 
 
-def report_embed(period: str, this_period: Sequence[Spender], total: Sequence[Spender], cost: int,
-                 image: str | None = None) -> discord.Embed:
-    """`/dreamadmin report`: top spenders this period and all time (two fields of 1,024 at most)."""
-    embed = discord.Embed(title="dreambot spending", colour=discord.Colour.gold())
-    if str(period) != "lifetime":  # for lifetime, "this period" and "all time" are the same list
-        embed.add_field(name=f"This {_number(period)}", value=spenders_text(this_period, cost), inline=False)
-    embed.add_field(name="All time", value=spenders_text(total, cost), inline=False)
+def _clips_word(count: int, what: str = "clip") -> str:
+    return f"{count:,} {what}{'' if count == 1 else 's'}"
+
+
+def books_text(totals: ProviderTotals, limit: int = EMBED_FIELD_CHARS) -> str:
+    """Both sides of the books: what members were charged beside what the video service billed, where it
+    said; the clips whose bill is not known yet, the overruns, and the creates still being checked."""
+    lines = [f"Members were charged {_money(totals.member_charged)} for finished clips."]
+    if totals.known:
+        lines.append(f"The video service billed {_money(totals.provider_billed)} for the "
+                     f"{_clips_word(totals.known)} whose cost it reported "
+                     f"(members: {_money(totals.member_charged_known)}).")
+        difference = totals.difference
+        if difference > 0:
+            lines.append(f"Difference: the video service billed {_money(difference)} more than members "
+                         "were charged.")
+        elif difference < 0:
+            lines.append(f"Difference: members were charged {_money(-difference)} more than the video "
+                         "service billed.")
+        else:
+            lines.append("Difference: none; the video service billed exactly what members were charged.")
+    else:
+        lines.append("The video service has not reported the cost of any finished clip yet.")
+    if totals.unknown:
+        lines.append(f"Cost not known yet: {_clips_word(totals.unknown, 'finished clip')}.")
+    if totals.overruns:
+        lines.append(f"Overruns: {_clips_word(totals.overruns)} cost {_money(totals.overrun_credits)} more than "
+                     "reserved, in all.")
+    else:
+        lines.append("Overruns: none.")
+    if totals.in_doubt:
+        lines.append(f"In doubt: {_clips_word(totals.in_doubt, 'request')} being checked with the video service, "
+                     f"{_money(totals.in_doubt_reserved)} reserved.")
+    return truncate_words("\n".join(lines), limit)
+
+
+PRICE_SOURCES = {
+    "catalogue": "the prices it last read from the video service",
+    "cache": "cached prices",
+    "file": "the prices in its price file",
+    "none": "no prices at all, so clips it can't price are refused",
+}
+
+
+def stale_prices_text(status: PriceStatus | None) -> str | None:
+    """The moderators' warning while prices could not be refreshed from the video service (None: prices
+    are current, or this endpoint has flat prices)."""
+    if status is None or not status.stale:
+        return None
+    source = PRICE_SOURCES.get(str(status.source)) or fit_escaped(one_line(str(status.source)), 30, escape_text)
+    if status.checked_at is None:
+        since = "Prices have not been read from the video service yet"
+    else:
+        at = int(_finite(status.checked_at))
+        since = f"Prices could not be refreshed from the video service since <t:{at}:f> (<t:{at}:R>)"
+    return (f"⚠️ {since}; the bot is using {source}. Reserves may differ from what the provider bills "
+            "until they are refreshed.")
+
+
+def report_embed(period: str, this_period: Sequence[Spender], total: Sequence[Spender],
+                 books_period: ProviderTotals | None = None, books_total: ProviderTotals | None = None, *,
+                 prices: PriceStatus | None = None, image: str | None = None) -> discord.Embed:
+    """`/dreamadmin report`: top spenders and the books this period and all time (fields of 1,024 at most),
+    under the stale-prices warning when `prices` (the price book's status) is stale."""
+    embed = discord.Embed(title="dreambot spending", colour=discord.Colour.gold(),
+                          description=stale_prices_text(prices))
+    if str(period) != "lifetime":  # for lifetime, "this period" and "all time" are the same numbers
+        embed.add_field(name=f"This {_number(period)}", value=spenders_text(this_period), inline=False)
+        if books_period is not None:
+            embed.add_field(name=f"Books this {_number(period)}", value=books_text(books_period), inline=False)
+    embed.add_field(name="All time", value=spenders_text(total), inline=False)
+    if books_total is not None:
+        embed.add_field(name="Books, all time", value=books_text(books_total), inline=False)
     if image:
         embed.set_image(url=image)
     return embed
 
 
-def history_text(entries: Sequence[HistoryEntry], cost: int, limit: int = MESSAGE_CHARS) -> str:
+def _history_money(entry: HistoryEntry) -> str:
+    g = entry.generation
+    if g.is_open:
+        return f"{_money(entry.reserved)} reserved"
+    if entry.spent == 0 and entry.refunded:
+        return f"nothing ({format_credits(entry.refunded)} refunded)"
+    refunded = f" ({format_credits(entry.refunded)} refunded)" if entry.refunded else ""
+    over = entry.spent - entry.reserved if entry.charged is not None else 0
+    overrun = f" ({format_credits(over)} more than reserved)" if over > 0 else ""
+    return f"{_money(entry.spent)}{refunded}{overrun}"
+
+
+def history_text(entries: Sequence[HistoryEntry], limit: int = MESSAGE_CHARS) -> str:
     """A member's clips, newest first, one line each (message content: the prompts' mentions are escaped too)."""
     if not entries:
         return "No clips yet."
     lines = []
     for entry in entries:
         g = entry.generation
-        refunded = f" ({entry.refunded:,} tokens refunded)" if entry.refunded else ""
-        lines.append(f"#{g.id} {_label(STATE_LABELS, g.status)} · {tokens(entry.spent, cost)}{refunded}"
-                     f" · {_listed_prompt(g.prompt, HISTORY_PROMPT_CHARS)}")
+        lines.append(f"#{g.id} {_state(g)} · {_history_money(entry)} · "
+                     f"{_listed_prompt(g.prompt, HISTORY_PROMPT_CHARS)}")
     return join_within(lines, limit, "… and {n} older")
 
 
@@ -392,15 +545,29 @@ def member_heading(name: str) -> str:
     return f"**{non_blank(fit_escaped(one_line(name), NAME_CHARS, escape_text), 'this member')}**"
 
 
-def history_message(name: str, entries: Sequence[HistoryEntry], cost: int) -> str:
+def history_message(name: str, entries: Sequence[HistoryEntry]) -> str:
     """`/dreamadmin history`: the member's name, then their clips, in one message."""
     heading = member_heading(name)
-    return f"{heading}\n" + history_text(entries, cost, limit=fitting.CONTENT - fitting.units(heading) - 1)
+    return f"{heading}\n" + history_text(entries, limit=fitting.CONTENT - fitting.units(heading) - 1)
 
 
-def cap_show_text(name: str, budget: MemberBudget, cost: int) -> str:
-    """`/dreamadmin cap show`: the member's name, then their budget."""
-    return truncate_words(f"{member_heading(name)}\n{budget_text(budget, cost)}", fitting.CONTENT)
+def cap_show_text(name: str, budget: MemberBudget, typical: int, *, prices: PriceStatus | None = None) -> str:
+    """`/dreamadmin cap show`: the member's name, then their budget, then the stale-prices warning when
+    `prices` (the price book's status) is stale."""
+    warning = stale_prices_text(prices)
+    tail = f"\n{warning}" if warning else ""
+    body = truncate_words(f"{member_heading(name)}\n{budget_text(budget, typical)}",
+                          fitting.CONTENT - fitting.units(tail))
+    return body + tail
+
+
+def cap_set_text(member_id: int | None, cap: int, period: str, typical: int) -> str:
+    """The moderator's confirmation of `/dreamadmin cap set`: the cap in credits and dollars, roughly in clips."""
+    who = "Default cap for everyone" if member_id is None else f"Cap for <@{member_id}>"
+    per = "in total" if str(period) == "lifetime" else f"per {_number(period)}"
+    about = _about(cap, typical)
+    return (f"{who}: {_money(cap)} {per}{f', {about}' if about else ''}. "
+            "It applies to new requests at once; running clips finish.")
 
 
 def channels_text(channel_ids: Sequence[int]) -> str:
@@ -411,10 +578,11 @@ def channels_text(channel_ids: Sequence[int]) -> str:
     return head + join_within([f"<#{c}>" for c in channel_ids], MESSAGE_CHARS - len(head), "… and {n} more", ", ")
 
 
-def _cap_phrase(cap: Any, period: Any, cost: int) -> str:
+def _cap_phrase(cap: Any, period: Any) -> str:
+    """An audit row's cap (stored in credits, old rows too), in credits and dollars."""
     if cap is None:
         return "no cap (unlimited)"
-    amount = tokens(cap, cost) if isinstance(cap, int) else f"{_number(cap)} tokens"
+    amount = _money(cap) if isinstance(cap, int) and not isinstance(cap, bool) else f"{_number(cap)} credits"
     if period is None:
         return f"{amount} per the server's period"
     return f"{amount} " + ("in total" if str(period) == "lifetime" else f"per {_number(period)}")
@@ -424,7 +592,7 @@ def _was(previous: Any, phrase: str) -> str:
     return f" (was {phrase})" if previous is not None else ""
 
 
-def audit_line(entry: AuditEntry, cost: int) -> str:
+def audit_line(entry: AuditEntry) -> str:
     """One moderator change in words: when, who, what (and what it was before)."""
     d: dict[str, Any] = entry.details or {}
     target = f"<@{entry.target_user_id}>" if entry.target_user_id else "a member"
@@ -432,13 +600,13 @@ def audit_line(entry: AuditEntry, cost: int) -> str:
     action = entry.action
     if action == "set_guild_cap":
         before = previous if isinstance(previous, dict) else {}
-        what = (f"set the default cap to {_cap_phrase(d.get('cap_tokens'), d.get('period'), cost)}"
-                f"{_was(before.get('cap_tokens'), _cap_phrase(before.get('cap_tokens'), before.get('period'), cost))}")
+        what = (f"set the default cap to {_cap_phrase(d.get('cap_tokens'), d.get('period'))}"
+                f"{_was(before.get('cap_tokens'), _cap_phrase(before.get('cap_tokens'), before.get('period')))}")
     elif action == "set_member_cap":
         before = previous if isinstance(previous, dict) else {}
-        was = (_was(True, _cap_phrase(before.get("cap_tokens"), before.get("period"), cost))
+        was = (_was(True, _cap_phrase(before.get("cap_tokens"), before.get("period")))
                if before.get("override") else " (was the server default)")
-        what = f"set {target}'s cap to {_cap_phrase(d.get('cap_tokens'), d.get('period'), cost)}{was}"
+        what = f"set {target}'s cap to {_cap_phrase(d.get('cap_tokens'), d.get('period'))}{was}"
     elif action == "clear_member_cap":
         what = f"cleared {target}'s own cap (back to the server default)"
     elif action == "set_member_running_limit":
@@ -544,9 +712,9 @@ def moderation_refusal(reason: str, command: str, *, target_user_id: int | None 
     return "That isn't allowed."
 
 
-def audit_text(entries: Sequence[AuditEntry], cost: int, limit: int = MESSAGE_CHARS, *,
+def audit_text(entries: Sequence[AuditEntry], limit: int = MESSAGE_CHARS, *,
                empty: str = "No moderator changes yet.") -> str:
     """Newest first, whole lines only (a Discord message holds 2,000 characters)."""
     if not entries:
         return truncate(empty, limit)
-    return join_within([audit_line(entry, cost) for entry in entries], limit, "… and {n} older entries not shown")
+    return join_within([audit_line(entry) for entry in entries], limit, "… and {n} older entries not shown")

@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import texts
+from bot.prices import PriceStatus, parse_amount
 from bot.services import moderation
 from bot.services.charts import daily_spend_chart
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Period = Literal["day", "week", "month", "lifetime"]
-Unit = Literal["clips", "tokens"]
+Unit = Literal["dollars", "credits"]
 AuditShow = Literal["all", "changes", "refusals"]
 REPORT_ROWS = 10
 GROUP = "dreamadmin"
@@ -45,11 +46,14 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
         super().__init__()
 
     @property
-    def cost(self) -> int:
-        return self.bot.settings.generation_cost_tokens
+    def typical(self) -> int:
+        """The price of a plain clip with the default model, in credits: the unit of the rough clip counts."""
+        return self.bot.quoter.typical()
 
-    def _tokens(self, amount: int, unit: Unit) -> int:
-        return amount * self.cost if unit == "clips" else amount
+    def _prices(self) -> PriceStatus | None:
+        """The price book's status, for the moderators' stale-prices warning (None: flat prices)."""
+        prices = getattr(self.bot, "prices", None)
+        return prices.status() if prices is not None else None
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
         if interaction.guild_id is None:
@@ -86,21 +90,23 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
     # Caps ---------------------------------------------------------------------
 
     @cap.command(name="set", description="Set the server's default cap, or one member's own cap")
-    @app_commands.describe(amount="How much may be spent per period", unit="clips or tokens",
+    @app_commands.describe(amount="How much may be spent per period, e.g. 10 or 2.50 (dollars) or 5000000 (credits)",
+                           unit="dollars (the default) or credits ($1 = 2,000,000 credits)",
                            period="The period the cap resets on (UTC)", member="Only this member (else the default)")
-    async def cap_set(self, interaction: discord.Interaction, amount: app_commands.Range[int, 0, 10**12],
-                      unit: Unit = "clips", period: Period = "month", member: discord.Member | None = None) -> None:
-        guild_id, tokens = interaction.guild_id, self._tokens(amount, unit)
+    async def cap_set(self, interaction: discord.Interaction, amount: app_commands.Range[float, 0, None],
+                      unit: Unit = "dollars", period: Period = "month", member: discord.Member | None = None) -> None:
+        guild_id = interaction.guild_id
         assert guild_id is not None
+        try:
+            credits = parse_amount(amount, unit)
+        except ValueError as error:  # a polite sentence; nothing is changed
+            await self._done(interaction, f"{error} The cap was not changed.")
+            return
         if member is None:
-            await self.bot.store.set_guild_cap(guild_id, tokens, period, actor_id=interaction.user.id)
-            who = "Default cap for everyone"
+            await self.bot.store.set_guild_cap(guild_id, credits, period, actor_id=interaction.user.id)
         else:
-            await self.bot.store.set_member_cap(guild_id, member.id, tokens, period, actor_id=interaction.user.id)
-            who = f"Cap for {member.mention}"
-        per = "in total" if period == "lifetime" else f"per {period}"
-        await self._done(interaction, f"{who}: {texts.tokens(tokens, self.cost)} {per}. "
-                                      "It applies to new requests at once; running clips finish.")
+            await self.bot.store.set_member_cap(guild_id, member.id, credits, period, actor_id=interaction.user.id)
+        await self._done(interaction, texts.cap_set_text(member.id if member else None, credits, period, self.typical))
 
     @cap.command(name="clear", description="Remove a member's own cap (or the server default)")
     async def cap_clear(self, interaction: discord.Interaction, member: discord.Member | None = None) -> None:
@@ -115,8 +121,10 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
     @cap.command(name="show", description="A member's cap, spend this period, remaining budget and running clips")
     async def cap_show(self, interaction: discord.Interaction, member: discord.Member) -> None:
         assert interaction.guild_id is not None
-        budget = await self.bot.store.member_budget(interaction.guild_id, member.id, self.cost)
-        await self._done(interaction, texts.cap_show_text(member.display_name, budget, self.cost))
+        typical = self.typical
+        budget = await self.bot.store.member_budget(interaction.guild_id, member.id, typical)
+        await self._done(interaction, texts.cap_show_text(member.display_name, budget, typical,
+                                                          prices=self._prices()))
 
     # Limits and blocks ---------------------------------------------------------------
 
@@ -192,25 +200,30 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
 
     # Reports --------------------------------------------------------------------------
 
-    @app_commands.command(name="report", description="Top spenders this period and in total, with a 30-day chart")
+    @app_commands.command(name="report",
+                          description="Top spenders and the books (members vs the video service), with a 30-day chart")
     async def report(self, interaction: discord.Interaction, period: Period = "month") -> None:
         guild_id = interaction.guild_id
         assert guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         store = self.bot.store
-        since = texts.period_start(period, time.time())
+        now = time.time()
+        since = texts.period_start(period, now)
         this_period = await store.top_spenders(guild_id, since=since, limit=REPORT_ROWS)
         total = await store.top_spenders(guild_id, since=None, limit=REPORT_ROWS)
-        embed = texts.report_embed(period, this_period, total, self.cost, image="attachment://spend.png")
-        days = await store.daily_spend(guild_id, days=30, now=time.time())
-        png = daily_spend_chart(days, self.cost)
+        books_total = await store.provider_totals(guild_id, since=None)
+        books_period = books_total if since is None else await store.provider_totals(guild_id, since=since)
+        embed = texts.report_embed(period, this_period, total, books_period, books_total,
+                                   prices=self._prices(), image="attachment://spend.png")
+        days = await store.daily_spend(guild_id, days=30, now=now)
+        png = daily_spend_chart(days)
         await interaction.followup.send(embed=embed, file=discord.File(io.BytesIO(png), "spend.png"), ephemeral=True)
 
     @app_commands.command(name="history", description="A member's recent clips and what each cost")
     async def history(self, interaction: discord.Interaction, member: discord.Member) -> None:
         assert interaction.guild_id is not None
         rows = await self.bot.store.member_history(interaction.guild_id, member.id, limit=15)
-        await self._done(interaction, texts.history_message(member.display_name, rows, self.cost))
+        await self._done(interaction, texts.history_message(member.display_name, rows))
 
     @app_commands.command(name="audit", description="Recent moderator changes and refused attempts in this server")
     @app_commands.describe(limit="How many entries", show="Changes, refused attempts, or both")
@@ -220,7 +233,7 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
         refusals = {"all": None, "changes": False, "refusals": True}[show]
         rows = await self.bot.store.audit_log(interaction.guild_id, limit=limit, refusals=refusals)
         empty = "No refused attempts yet." if refusals else "No moderator changes yet."
-        await self._done(interaction, texts.audit_text(rows, self.cost, empty=empty))
+        await self._done(interaction, texts.audit_text(rows, empty=empty))
 
 
 def _subcommand(interaction: discord.Interaction) -> str:

@@ -39,17 +39,18 @@ class StatusCog(commands.Cog):
         ahead = None
         if generation.is_open:
             ahead = await self.bot.store.queue_position(generation.id)
-        return texts.clip_details(generation, self.bot.settings.generation_cost_tokens, ahead=ahead, now=time.time())
+        return texts.clip_details(generation, ahead=ahead, now=time.time())
 
     async def _overview(self, interaction: discord.Interaction) -> discord.Embed:
-        store, cost = self.bot.store, self.bot.settings.generation_cost_tokens
+        # The price of a plain clip: what "can afford" is judged by, and the unit of the rough clip counts.
+        store, typical = self.bot.store, self.bot.quoter.typical()
         guild_id, user_id = interaction.guild_id, interaction.user.id
         assert guild_id is not None
-        budget = await store.member_budget(guild_id, user_id, cost)
+        budget = await store.member_budget(guild_id, user_id, typical)
         recent = await store.recent(guild_id, user_id=user_id, limit=RECENT_SHOWN)
         pending = [g for g in recent if g.is_open]
         ahead = await store.queue_position(min(g.id for g in pending)) if pending else None
-        return texts.status_embed(budget, recent, cost, ahead)
+        return texts.status_embed(budget, recent, typical, ahead)
 
 
 async def setup(bot: DreamBot) -> None:

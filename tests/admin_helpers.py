@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
-from typing import Any, Mapping
+import time
+from typing import Any, Mapping, Sequence
 
 import discord
 from discord import app_commands
 
+from bot.api.catalog import models_for
+from bot.prices import FALLBACK_PRICE_FILE, CatalogueAnswer, PriceService, load_fallback
 from bot.simulator import SimulatorConfig
 from storage import AuditEntry
 from tests.harness import payloads
@@ -16,7 +20,8 @@ from tests.harness.fake_discord import RecordedRequest
 from tests.world import API_KEY, TIME_SCALE, World
 
 EPHEMERAL = 64
-COST = 500_000
+# What a plain /dream costs in the test world: the default ray-2 clip, 1080p for 5 s at $0.45 a second.
+COST = 4_500_000
 MANAGE_GUILD = discord.Permissions(manage_guild=True)
 MOD = payloads.DEFAULT_MEMBER_PERMISSIONS | MANAGE_GUILD
 PLAIN = payloads.DEFAULT_MEMBER_PERMISSIONS
@@ -29,6 +34,76 @@ def slow_sim() -> SimulatorConfig:
 
 def person(name: str) -> dict[str, Any]:
     return payloads.user(username=name)
+
+
+def number(value: int | float) -> payloads.Option:
+    """A NUMBER option (type 10) as Discord sends it: `10` stays an int in the JSON."""
+    return payloads.Option(10, value)
+
+
+# Prices ----------------------------------------------------------------------------------
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class MemoryMeta:
+    """The price service's cache, kept apart from the bot's database."""
+
+    def __init__(self) -> None:
+        self.meta: dict[str, str] = {}
+
+    async def get_meta(self, key: str) -> str | None:
+        return self.meta.get(key)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        self.meta[key] = value
+
+
+class Catalogue:
+    """A catalogue the test controls: the bundled prices, or a failure."""
+
+    def __init__(self) -> None:
+        self.failing = False
+
+    async def models_catalogue(self, ids: Sequence[str], etag: str | None) -> CatalogueAnswer:
+        if self.failing:
+            raise ConnectionError("the catalogue is unreachable")
+        data = json.loads(FALLBACK_PRICE_FILE.read_text(encoding="utf-8"))["data"]
+        return CatalogueAnswer(200, '"prices-1"', [item for item in data if item["id"] in ids])
+
+
+UNIFIED_MODELS = [spec.api_name for spec in models_for("unified")]
+STALE_SECONDS = 24 * 3600.0
+
+
+async def use_prices(w: World, state: str) -> PriceService:
+    """Give the bot a price service in `state`: "fresh" (just read from the catalogue), "cached" (a restart
+    that could not reach the catalogue for two days and quotes from the cache) or "file" (never reached it:
+    the bundled price file). Returns it; `status().checked_at` is when the catalogue last answered."""
+    clock, meta = Clock(time.time() - (2 * STALE_SECONDS if state == "cached" else 0)), MemoryMeta()
+    catalogue = Catalogue()
+    service = PriceService(meta, catalogue, model_ids=UNIFIED_MODELS, stale_seconds=STALE_SECONDS,
+                           fallback=load_fallback(), clock=clock)
+    if state in ("fresh", "cached"):
+        assert await service.refresh()
+    if state == "cached":  # a new process on the same cache, two days later, offline
+        clock.now += 2 * STALE_SECONDS
+        catalogue.failing = True
+        service = PriceService(meta, catalogue, model_ids=UNIFIED_MODELS, stale_seconds=STALE_SECONDS,
+                               fallback=load_fallback(), clock=clock)
+        await service.load()
+    elif state == "file":
+        catalogue.failing = True
+        await service.load()
+    expected = {"fresh": ("catalogue", False), "cached": ("cache", True), "file": ("file", True)}[state]
+    assert (service.status().source, service.status().stale) == expected, service.status()
+    w.bot.prices = service
+    return service
 
 
 async def answer(w: World, iid: int) -> RecordedRequest:

@@ -27,6 +27,7 @@ from tests.admin_helpers import (
     admin_text,
     dream,
     is_ephemeral,
+    number,
     person,
     refusal_row,
     take_check_failures,
@@ -83,7 +84,7 @@ def as_option(cast: Cast, who: dict[str, Any]) -> payloads.MemberOption | dict[s
 
 def member_changes(cast: Cast, target: dict[str, Any]) -> list[Call]:
     member = as_option(cast, target)
-    return [("cap set", {"amount": 3, "member": member}), ("cap clear", {"member": member}),
+    return [("cap set", {"amount": number(3), "member": member}), ("cap clear", {"member": member}),
             ("block", {"member": member}), ("unblock", {"member": member})]
 
 
@@ -103,7 +104,7 @@ def scenarios(w: World, cast: Cast, caller: dict[str, Any]) -> dict[str, list[Ca
         "the same on another moderator (Manage Server or the role)":
             [call for other in others for call in member_changes(cast, other)],
         "`cap set`, `cap clear` without a member (the server's default cap)": [
-            ("cap set", {"amount": 5}), ("cap clear", {})],
+            ("cap set", {"amount": number(5)}), ("cap clear", {})],
         "`limits` (clips running at once, cooldown)": [("limits", {"per_member": 3})],
         "`role` (name or clear the moderator role)": [("role", {"role": cast.role})],
     }
@@ -183,17 +184,17 @@ async def test_a_role_moderator_cannot_raise_their_own_cap_or_unblock_themselves
             return said
 
         herself = as_option(cast, carol)
-        await admin_text(w, "cap set", {"amount": 0, "member": herself})  # an admin caps her at nothing
+        await admin_text(w, "cap set", {"amount": number(0), "member": herself})  # an admin caps her at nothing
 
-        said = await carol_is_refused("cap set", {"amount": 100, "member": herself})
+        said = await carol_is_refused("cap set", {"amount": number(100), "member": herself})
         assert said == ("The moderator role can't change your own cap or block. "
                         "Ask someone with Manage Server; the attempt is in the audit log.")
         said = await carol_is_refused("cap clear", {"member": herself})
         assert "can't change your own cap" in said
-        assert "monthly cap of 0 tokens" in await dream(w, carol)  # still capped: what she would see
+        assert "monthly cap of 0 credits ($0.00)" in await dream(w, carol)  # still capped: what she would see
 
         # Nor through the server default, which would raise hers with everyone's.
-        said = await carol_is_refused("cap set", {"amount": 100})
+        said = await carol_is_refused("cap set", {"amount": number(100)})
         assert said.startswith("Only members with Manage Server can change the server's default cap")
         assert (await w.store.guild_settings(w.h.guild_id)).cap_tokens is None
 
@@ -204,7 +205,7 @@ async def test_a_role_moderator_cannot_raise_their_own_cap_or_unblock_themselves
         assert (await w.store.member_settings(w.h.guild_id, int(carol["id"]))).blocked
 
         # Nor by way of a fellow moderator (two of them could raise each other's caps).
-        said = await carol_is_refused("cap set", {"amount": 100, "member": as_option(cast, cast.erin)})
+        said = await carol_is_refused("cap set", {"amount": number(100), "member": as_option(cast, cast.erin)})
         assert said == (f"<@{cast.erin['id']}> is a moderator too. Only members with Manage Server can change a "
                         "moderator's cap or block.")
 

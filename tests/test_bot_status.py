@@ -32,7 +32,7 @@ async def status_embed(w, options: dict | None = None, **kwargs) -> dict:
 async def test_status_shows_recent_clips_spend_against_the_cap_and_the_queue(tmp_path):
     async with world(tmp_path, sim_config=SLOW) as w:
         me = int(w.h.user["id"])
-        await w.store.set_member_cap(w.h.guild_id, me, 2_000_000, "week", actor_id=42)
+        await w.store.set_member_cap(w.h.guild_id, me, 20_000_000, "week", actor_id=42)  # $10
         done = await finished(w, "a red balloon")
         failed = await finished(w, "a blue balloon FAIL", fail=True)
         waiting, _ = await dream(w, "a green balloon")
@@ -40,8 +40,10 @@ async def test_status_shows_recent_clips_spend_against_the_cap_and_the_queue(tmp
         embed = await status_embed(w)
         fields = {f["name"]: f["value"] for f in embed["fields"]}
         budget = fields["Budget"]
-        # Spent = the charged clip + the open reserve; the failed one was refunded.
-        assert "1,000,000 tokens (2 clips)" in budget and "2,000,000 tokens (4 clips)" in budget
+        # Spent = the charged clip + the open reserve (4,500,000 credits each); the failed one was refunded.
+        assert budget.startswith("Spent this week: 9,000,000 credits ($4.50) of 20,000,000 credits ($10.00) "
+                                 "(own cap); left: 11,000,000 credits ($5.50), about 2 plain clips.")
+        assert "token" not in str(embed)
         assert "In progress: 1 of 2 at once." in budget
         recent = fields["Recent"].splitlines()
         video = w.sim.jobs()[0].video_url
@@ -65,14 +67,48 @@ async def test_status_of_one_clip(tmp_path):
         assert lines[0] == f"**Clip #{done}** by <@{me}>: ✅ done"
         assert lines[1] == "Prompt: a \\*star\\* falls"
         assert f"Video: {w.sim.jobs()[0].video_url}" in lines
-        assert lines[-1] == "Cost: 500,000 tokens (1 clip)"
+        assert lines[-1] == "Cost: 4,500,000 credits ($2.25)"
 
         lines = (await status_embed(w, {"clip": failed}))["description"].splitlines()
         assert lines[0] == f"**Clip #{failed}** by <@{me}>: ❌ failed"
         assert lines[-2] == "Why it failed: Prompt was flagged by moderation"
-        assert lines[-1] == "Cost: nothing (500,000 tokens (1 clip) refunded)"
+        assert lines[-1] == "Cost: nothing: 4,500,000 credits ($2.25) refunded"
 
         assert (await status_embed(w, {"clip": 999}))["description"] == "I can't find clip #999 in this server."
+
+
+async def test_status_of_a_clip_in_doubt_a_refund_and_an_overrun_in_credits_and_dollars(tmp_path):
+    async with world(tmp_path) as w:
+        me = int(w.h.user["id"])
+
+        async def seeded(prompt: str, reserve: int, price_text: str | None = None) -> int:
+            g = await w.store.reserve(guild_id=w.h.guild_id, channel_id=w.h.channel_id, user_id=me, kind="dream",
+                                      prompt=prompt, cost=reserve, price_text=price_text)
+            return g.id
+
+        # A create whose answer was lost: its reserve is held while the provider's records are checked.
+        doubt = await seeded("a lost answer", 13_000_000, "$0.65/s × 10 s")
+        assert await w.store.mark_in_doubt(doubt)
+        lines = (await status_embed(w, {"clip": doubt}))["description"].splitlines()
+        assert lines[0] == f"**Clip #{doubt}** by <@{me}>: 🔎 checking with the video service"
+        assert "checking its records" in lines[3] and "refunded in full" in lines[3]
+        assert "Jobs ahead of it" not in "\n".join(lines)
+        assert lines[-1] == "Cost: 13,000,000 credits ($6.50) reserved ($0.65/s × 10 s)"
+
+        # Billed less than reserved: the rest was refunded. Billed more: the overrun is said.
+        cheaper = await seeded("billed less", 4_500_000)
+        await w.store.mark_submitted(cheaper, "job-cheaper")
+        await w.store.complete(cheaper, "https://cdn.example/a.mp4", credits_used=4_000_000)
+        dearer = await seeded("billed more", 4_500_000)
+        await w.store.mark_submitted(dearer, "job-dearer")
+        await w.store.complete(dearer, "https://cdn.example/b.mp4", credits_used=5_000_000)
+        lines = (await status_embed(w, {"clip": cheaper}))["description"].splitlines()
+        assert lines[-1] == "Cost: 4,000,000 credits ($2.00); 500,000 credits ($0.25) of the reserve refunded"
+        lines = (await status_embed(w, {"clip": dearer}))["description"].splitlines()
+        assert lines[-1] == "Cost: 5,000,000 credits ($2.50): cost 500,000 credits ($0.25) more than reserved"
+
+        recent = {f["name"]: f["value"] for f in (await status_embed(w))["fields"]}["Recent"].splitlines()
+        assert recent[-1] == f"#{doubt} 🔎 checking with the video service · a lost answer"
 
 
 async def test_extend_autocomplete_offers_my_and_this_channels_finished_clips(tmp_path):

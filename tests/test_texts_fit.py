@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import fitting, texts
+from bot.prices import PriceStatus
 from bot.services.inputs import MAX_PROMPT_CHARS
 from storage import (
     AuditEntry,
@@ -29,6 +30,7 @@ from storage import (
     Kind,
     MemberBudget,
     Period,
+    ProviderTotals,
     RefusalReason,
     ReserveRefused,
     Spender,
@@ -165,7 +167,15 @@ generations = st.builds(
     status=st.sampled_from(Status), requested_at=times, submitted_at=optional_times, running_at=st.none(),
     completed_at=st.none(), failed_at=st.none(), posted_at=st.none(), video_url=urls,
     failure_reason=st.none() | wild_text(3000), tokens_reserved=amounts, tokens_charged=st.none() | amounts,
-    post_attempts=st.just(0))
+    post_attempts=st.just(0), client_request_id=st.none() | st.just("dreambot:1:abcdef"),
+    in_doubt_since=optional_times, provider_credits=st.none() | amounts, provider_source=st.none() | st.just("logs"),
+    price_text=st.none() | st.just("$0.65/s × 10 s") | wild_text(500))
+# What the provider side of the books can say; and the price book's state, fresh or stale.
+provider_totals = st.builds(ProviderTotals, *([amounts] * 9))
+price_statuses = st.builds(PriceStatus, source=st.sampled_from(["catalogue", "cache", "file", "none"]) | wild_text(50),
+                           checked_at=optional_times, stale=st.booleans(), etag=st.none() | wild_text(100),
+                           fetched_at=optional_times)
+optional_prices = st.none() | price_statuses
 
 budgets = st.builds(
     MemberBudget, guild_id=st.none() | snowflakes, user_id=snowflakes, cost=costs, cap=st.none() | amounts,
@@ -252,8 +262,13 @@ def audit_line_check(result: str, a: tuple, kw: dict) -> None:
 
 
 # Each public function of bot.texts: a strategy of (args, kwargs), and what its result must satisfy (where it goes).
+def _optional_content(result: str | None, a: tuple, kw: dict) -> None:
+    if result is not None:
+        check_content(result, "warning")
+
+
 REGISTRY: dict[str, tuple[st.SearchStrategy[tuple], Callable[[Any, tuple, dict], None]]] = {
-    "tokens": (args(amounts, costs), field),
+    "cost_text": (args(generations), field),
     "shown_prompt": (st.one_of(args(prompts), args(prompts, st.integers(1, 4096))), _shown_prompt_check),
     "elapsed": (args(times), content),
     "options_line": (args(generations), field),
@@ -262,33 +277,38 @@ REGISTRY: dict[str, tuple[st.SearchStrategy[tuple], Callable[[Any, tuple, dict],
     "status_message": (args(generations, st.sampled_from(list(texts.STATE_LABELS)) | wild_text(300), optional_times),
                        message),
     "finished_status": (args(generations), message),
-    "result_message": (args(generations, costs), message),
+    "result_message": (args(generations), message),
     "failure_text": (st.one_of(args(st.none() | wild_text(3000)), args(wild_text(3000), st.integers(1, 1024))), field),
     "status_embed": (args(budgets, lists_of(generations), costs, st.none() | amounts), embed),
-    "clip_details": (args(generations, costs, ahead=st.none() | amounts, now=optional_times), embed),
+    "clip_details": (args(generations, ahead=st.none() | amounts, now=optional_times), embed),
     "clip_missing": (args(st.integers(-(2**63), 2**63 - 1)), embed),
     "clip_choice_name": (args(generations), _choice_check),
-    "abandoned_message": (args(generations, costs), content),
-    "accepted_text": (args(generations, costs), content),
+    "abandoned_message": (args(generations), content),
+    "accepted_text": (args(generations), content),
+    "in_doubt_text": (args(generations), content),
     "when": (args(optional_times), content),
     "refusal": (args(refusals, costs), content),
     "budget_text": (args(budgets, costs), field),
     "limits_text": (args(guild_settings), content),
     "period_start": (args(st.sampled_from(Period), st.floats(0, 2e9)), _period_start_check),
-    "spenders_text": (args(lists_of(spenders), costs), _spenders_check),
-    "report_embed": (args(st.sampled_from(Period) | wild_text(300), lists_of(spenders), lists_of(spenders), costs,
-                          st.none() | st.just("attachment://spend.png")), embed),
-    "history_text": (args(lists_of(history_entries), costs), content),
+    "spenders_text": (args(lists_of(spenders)), _spenders_check),
+    "books_text": (args(provider_totals), field),
+    "stale_prices_text": (args(optional_prices), _optional_content),
+    "report_embed": (args(st.sampled_from(Period) | wild_text(300), lists_of(spenders), lists_of(spenders),
+                          st.none() | provider_totals, st.none() | provider_totals, prices=optional_prices,
+                          image=st.none() | st.just("attachment://spend.png")), embed),
+    "history_text": (args(lists_of(history_entries)), content),
     "member_heading": (args(names), content),
-    "history_message": (args(names, lists_of(history_entries), costs), content),
-    "cap_show_text": (args(names, budgets, costs), content),
+    "history_message": (args(names, lists_of(history_entries)), content),
+    "cap_show_text": (args(names, budgets, costs, prices=optional_prices), content),
+    "cap_set_text": (args(st.none() | snowflakes, amounts, st.sampled_from(Period), costs), content),
     "channels_text": (args(lists_of(snowflakes, 300)), content),
-    "audit_line": (args(audit_entries, costs), audit_line_check),
+    "audit_line": (args(audit_entries), audit_line_check),
     "moderation_refusal": (args(st.sampled_from(list(texts.REFUSED_WHY) + ["other"]) | wild_text(100),
                                 st.sampled_from(list(texts.MANAGER_ONLY_WHAT)) | wild_text(300),
                                 target_user_id=st.none() | snowflakes, role_id=st.none() | snowflakes), content),
-    "audit_text": (st.one_of(args(lists_of(audit_entries), costs),
-                             args(lists_of(audit_entries), costs, empty=st.just("No refused attempts yet."))), content),
+    "audit_text": (st.one_of(args(lists_of(audit_entries)),
+                             args(lists_of(audit_entries), empty=st.just("No refused attempts yet."))), content),
 }
 
 
@@ -405,16 +425,16 @@ def test_the_longest_prompt_is_ellipsised_and_its_escapes_stay_whole():
 
 def test_a_result_with_a_2100_character_url_keeps_the_url_whole():
     url = "https://cdn.example/" + "v" * 2100
-    content, embed = texts.result_message(generation(7, url=url, prompt="*" * MAX_PROMPT_CHARS), 500_000)
+    content, embed = texts.result_message(generation(7, url=url, prompt="*" * MAX_PROMPT_CHARS))
     check_message((content, embed))
     assert url not in content and f"Video: {url}" in embed.description
-    details = texts.clip_details(generation(7, url=url), 500_000, now=0.0)
+    details = texts.clip_details(generation(7, url=url), now=0.0)
     check_embed(details)
     assert f"Video: {url}" in details.description.splitlines()
 
 
 def test_a_result_with_a_short_url_still_leads_with_it():
-    content, _ = texts.result_message(generation(7, url="https://cdn.example/v.mp4"), 500_000)
+    content, _ = texts.result_message(generation(7, url="https://cdn.example/v.mp4"))
     assert content == "https://cdn.example/v.mp4\n✅ Clip #7 for <@3> is ready."
 
 
@@ -422,7 +442,7 @@ def test_a_huge_audit_log_fits_and_a_huge_entry_does_not_crowd_out_the_others():
     channels = AuditEntry(1, 1, 9, "set_allowed_channels", None, {"channel_ids": list(range(10**17, 10**17 + 300))},
                           1_700_000_000.0)
     block = AuditEntry(2, 1, 9, "block", 5, {"previous": False}, 1_700_000_000.0)
-    text = texts.audit_text([channels, block] * 25, 500_000)
+    text = texts.audit_text([channels, block] * 25)
     check_content(text)
     lines = text.splitlines()
     assert lines[0].endswith(" more") and "<#100000000000000000>" in lines[0]
@@ -433,8 +453,70 @@ def test_a_huge_audit_log_fits_and_a_huge_entry_does_not_crowd_out_the_others():
 def test_member_names_and_prompts_in_history_can_neither_format_nor_ping():
     entries = [HistoryEntry(generation(n, prompt="@everyone <@123456789012345678> **look**"), 500_000, 500_000, 0)
                for n in range(15)]
-    text = texts.history_message("**@everyone**" + "😀" * 300, entries, 500_000)
+    text = texts.history_message("**@everyone**" + "😀" * 300, entries)
     check_content(text)
     heading, first = text.splitlines()[:2]
     assert heading.startswith("**\\*\\*@\u200beveryone\\*\\*😀") and heading.endswith("…**")
     assert "@\u200beveryone <@\u200b123456789012345678> \\*\\*look\\*\\*" in first
+
+
+# Money as members and moderators read it ----------------------------------------------------
+
+def test_the_confirmation_shows_the_price_before_it_is_spent():
+    clip = generation(7, status="requested", tokens_reserved=13_000_000, tokens_charged=None,
+                      price_text="$0.65/s × 10 s")
+    assert texts.accepted_text(clip) == (
+        "Clip #7 is on its way: 13,000,000 credits ($6.50) reserved ($0.65/s × 10 s). You pay what the video "
+        "service bills for it and get the rest back; failed clips are refunded.")
+    # How it was priced is text from the price book: shown short, escaped, never pinging.
+    odd = texts.accepted_text(generation(7, status="requested", price_text="@everyone " + "*" * 500))
+    check_content(odd)
+    assert "@\u200beveryone" in odd and "\\*" in odd
+
+
+def test_a_lost_answer_tells_the_member_the_reserve_is_held_then_posted_or_refunded():
+    clip = generation(9, status="requested", api_id=None, in_doubt_since=1.0, tokens_charged=None,
+                      tokens_reserved=4_500_000)
+    text = texts.in_doubt_text(clip)
+    check_content(text)
+    assert text.startswith("Clip #9: the video service didn't confirm")
+    for words in ("checking its records", "4,500,000 credits ($2.25)", "posted here", "refunded in full",
+                  "Nothing is charged twice"):
+        assert words in text, words
+    content, embed = texts.status_message(clip, "requested")
+    assert content.endswith("clip #9: 🔎 checking with the video service")
+    assert fields_of(embed)["Cost"] == "4,500,000 credits ($2.25) reserved"
+
+    refunded = generation(9, status="failed", api_id=None, in_doubt_since=1.0, tokens_charged=0,
+                          tokens_reserved=4_500_000)
+    assert texts.abandoned_message(refunded) == (
+        "❌ Clip #9 for <@3> was not made: the video service didn't confirm it, and its records show no clip was "
+        "made for it. 4,500,000 credits ($2.25) refunded in full; nothing was charged.")
+    never_sent = generation(9, status="failed", api_id=None, tokens_charged=0, tokens_reserved=4_500_000)
+    assert "the bot restarted before it reached the video service. 4,500,000 credits ($2.25) refunded in full" \
+        in texts.abandoned_message(never_sent)
+
+
+def test_the_result_post_shows_the_charge_and_what_was_refunded_or_overran():
+    def cost(**changes) -> str:
+        return fields_of(texts.result_message(generation(5, url="https://cdn.example/v.mp4", **changes))[1])["Cost"]
+
+    assert cost(tokens_reserved=4_500_000, tokens_charged=4_500_000) == "4,500,000 credits ($2.25)"
+    assert cost(tokens_reserved=4_500_000, tokens_charged=4_000_000) == \
+        "4,000,000 credits ($2.00); 500,000 credits ($0.25) of the reserve refunded"
+    assert cost(tokens_reserved=4_500_000, tokens_charged=5_000_000) == \
+        "5,000,000 credits ($2.50): cost 500,000 credits ($0.25) more than reserved"
+    assert cost(status="failed", tokens_reserved=4_500_000, tokens_charged=0) == \
+        "nothing: 4,500,000 credits ($2.25) refunded"
+
+
+def test_no_text_says_tokens_any_more():
+    shown = [texts.budget_text(budget(), 4_500_000), texts.cap_set_text(None, 20_000_000, "month", 4_500_000),
+             texts.clip_details(generation(1), now=0.0).description,
+             texts.audit_line(AuditEntry(1, 1, 9, "set_guild_cap", None,
+                                         {"cap_tokens": 20_000_000, "period": "month",
+                                          "previous": {"cap_tokens": 1_000_000, "period": "day"}}, 1.0))]
+    assert shown[1].startswith("Default cap for everyone: 20,000,000 credits ($10.00) per month, about 4 plain clips.")
+    assert shown[3].endswith("set the default cap to 20,000,000 credits ($10.00) per month "
+                             "(was 1,000,000 credits ($0.50) per day)")
+    assert not any("token" in text.lower() for text in shown)
