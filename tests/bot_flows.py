@@ -13,6 +13,15 @@ from tests.harness import payloads
 from tests.harness.fake_discord import RecordedRequest
 from tests.world import World
 
+# What a plain /dream costs on the unified endpoint (the tests' world): the catalogue price of the
+# default ray-2 clip, 1080p x 5 s x $0.45 a second x 2,000,000 credits per dollar
+# (bot/simulator/prices.py DEFAULT_PRICES). The simulator bills exactly that, so it is also the charge.
+PLAIN_CLIP = 4_500_000
+# How a member sees that amount (bot/prices/money.py format_money).
+PLAIN_CLIP_TEXT = "4,500,000 credits ($2.25)"
+# How the reserve was priced, as the member sees it after the amount.
+PLAIN_CLIP_RATE = "$0.45/s × 5 s"
+
 EPHEMERAL = 64
 CALLBACK_MESSAGE = 4
 CALLBACK_DEFERRED = 5
@@ -118,7 +127,8 @@ async def submit_prompt(w: World, opener_iid: int, prompt: str) -> int:
 
 
 async def spent(w: World, user_id: int | None = None) -> int:
-    budget = await w.store.member_budget(w.h.guild_id, user_id or int(w.h.user["id"]), 500_000)
+    """What the member has spent this period, in credits (reserves still open count)."""
+    budget = await w.store.member_budget(w.h.guild_id, user_id or int(w.h.user["id"]), PLAIN_CLIP)
     return budget.spent
 
 

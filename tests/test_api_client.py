@@ -34,14 +34,21 @@ from bot.api import (
     VideoOptions,
 )
 from bot.api.dialects import Request
-from bot.simulator import ManualClock, Simulator, SimulatorConfig, run_simulator
+from bot.simulator import ManualClock, Simulator, SimulatorConfig, run_simulator, unified_run_seconds
+from bot.simulator.schemas import with_defaults
 
 KEY = "sk-live-SECRET-key-4f2a9c"
 DIALECTS = ("unified", "luma-v2", "legacy")
 V2_FAMILY = ("unified", "luma-v2")
 FAST = RetryPolicy(max_attempts=4, base_delay=0.001, max_delay=0.01, max_retry_after=1.0)
-# Nominal simulator durations (ManualClock, time_scale=1): 3 s queued, then 20 s running.
+# Nominal simulator durations (ManualClock, time_scale=1): 3 s queued, then 20 s running for the
+# reference job (legacy and luma-v2 jobs; on unified, a ray-2 720p 5 s clip: see run_s).
 QUEUE_S, RUN_S = 3.0, 20.0
+# What the client creates with no options on unified: the default model with its schema defaults.
+UNIFIED_DEFAULT_MODEL = "luma/ray-2"
+# The unified price of that clip: ray-2 at 1080p (its default) x 5 s x $0.45/s x 2,000,000 credits/$
+# (bot/simulator/prices.py DEFAULT_PRICES); legacy and luma-v2 pay the flat cost_per_generation.
+PLAIN_CLIP = 4_500_000
 # The unified `meta.usage.credits_used` the simulator reports (distinct from the cost).
 CREDITS_USED = 1234
 RAW_WORDS = {
@@ -56,6 +63,15 @@ BAD_BODY = {"unified": {"model": "luma/ray-2", "prompt": 42},
             "luma-v2": {"model": "ray-2", "prompt": 42},
             "legacy": {"user_prompt": 42, "aspect_ratio": "16:9", "expand_prompt": True,
                        "image_url": "", "image_end_url": ""}}
+
+
+def run_s(dialect: str) -> float:
+    """How long a job made with no options runs (nominal): unified jobs run by model, resolution and
+    seconds (bot/simulator/timing.py; a default ray-2 1080p 5 s clip runs 1.6 x RUN_S), the others RUN_S."""
+    if dialect != "unified":
+        return RUN_S
+    params = with_defaults(UNIFIED_DEFAULT_MODEL, {"prompt": "any"})
+    return unified_run_seconds(RUN_S, UNIFIED_DEFAULT_MODEL, params["resolution"], params["duration"])
 
 
 def total_requests(sim: Simulator) -> int:
@@ -134,7 +150,7 @@ async def test_create_then_fetch_until_completed(env: Env, dialect: str) -> None
     assert job.status is JobStatus.RUNNING and job.raw_status == running
     assert job.video_url is None and job.credits_used is None
 
-    env.clock.advance(RUN_S)
+    env.clock.advance(run_s(dialect))
     job = await api.fetch(job.id)
     assert job.status is JobStatus.COMPLETED and job.raw_status == completed
     assert job.status.finished
@@ -150,7 +166,7 @@ async def test_create_then_fetch_until_completed(env: Env, dialect: str) -> None
 async def test_flagged_prompt_ends_failed_with_the_reason(env: Env, dialect: str) -> None:
     sim, api = await env.both(dialect, failure_reason="Prompt was flagged by moderation")
     job = await api.create("FAIL: something not allowed")
-    env.clock.advance(QUEUE_S + RUN_S + 1)
+    env.clock.advance(QUEUE_S + run_s(dialect) + 1)
 
     job = await api.fetch(job.id)
     assert job.status is JobStatus.FAILED and job.raw_status == RAW_WORDS[dialect][3]
@@ -207,7 +223,7 @@ async def test_jobs_of_another_key_are_not_visible(env: Env, dialect: str) -> No
 
 async def completed_job(env: Env, sim: Simulator, api: VideoAPI, prompt: str = "a paper boat") -> str:
     job = await api.create(prompt)
-    env.clock.advance(QUEUE_S + RUN_S)
+    env.clock.advance(QUEUE_S + run_s(api.dialect.name))
     assert (await api.fetch(job.id)).status is JobStatus.COMPLETED
     return job.id
 
@@ -225,7 +241,7 @@ async def test_extend_forward_from_a_completed_job(env: Env, dialect: str) -> No
     if dialect != "legacy":
         assert set(made.request["keyframes"]) == {"frame0"}
         assert made.request["keyframes"]["frame0"]["type"] == "generation"
-    env.clock.advance(QUEUE_S + RUN_S)
+    env.clock.advance(QUEUE_S + run_s(dialect))
     assert (await api.fetch(new.id)).status is JobStatus.COMPLETED
 
 
@@ -247,7 +263,7 @@ async def test_interpolate_between_two_completed_jobs(env: Env, dialect: str) ->
     sim, api = await env.both(dialect)
     first = await api.create("a seed")
     second = await api.create("a tree")
-    env.clock.advance(QUEUE_S + RUN_S)
+    env.clock.advance(QUEUE_S + run_s(dialect))
 
     bridge = await api.extend(first.id, "the seed grows", other_id=second.id)
     made = sim.job(bridge.id)
@@ -295,7 +311,7 @@ async def test_fetch_many_uses_as_few_requests_as_the_dialect_allows(env: Env, d
     sim, api = await env.both(dialect)
     a = await api.create("one")
     b = await api.create("two")
-    env.clock.advance(QUEUE_S + RUN_S)
+    env.clock.advance(QUEUE_S + run_s(dialect))
     c = await api.create("three FAIL")
     d = await api.create("four")
     sim.finish_now(c.id, failed=True)
@@ -487,17 +503,20 @@ async def test_wrong_key_is_an_authentication_error_and_not_retried(env: Env, di
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 async def test_out_of_credits_creates_nothing(env: Env, dialect: str) -> None:
-    sim, api = await env.both(dialect, cost_per_generation=100, credits={KEY: 150})
+    # Enough for one clip and a half: unified jobs cost their catalogue price, the others the flat one.
+    price = PLAIN_CLIP if dialect == "unified" else 100
+    sim, api = await env.both(dialect, cost_per_generation=100, credits={KEY: price * 3 // 2})
     first = await api.create("the first one is paid for")
     with pytest.raises(InsufficientCreditsError) as caught:
         await api.create("the second one is not")
     assert caught.value.status == 403 and caught.value.maybe_accepted is False
     assert "credit" in caught.value.message.lower()
     assert [job.id for job in sim.jobs()] == [first.id]
+    assert sim.balance(KEY) == price * 3 // 2 - price  # the first clip's price, and nothing for the second
     assert sim.counters.requests["create"] == 2  # a 403 is not retried
 
     sim.set_credits(KEY, 0)
-    env.clock.advance(QUEUE_S + RUN_S)
+    env.clock.advance(QUEUE_S + run_s(dialect))
     with pytest.raises(InsufficientCreditsError):
         await api.extend(first.id, "more", "forward")
     assert len(sim.jobs()) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+from tests.bot_flows import PLAIN_CLIP, PLAIN_CLIP_RATE, PLAIN_CLIP_TEXT
 from tests.world import world
 
 EPHEMERAL = 64
@@ -15,6 +16,7 @@ async def test_dream_answers_at_once_then_posts_the_clip(tmp_path):
         assert callback.json["type"] == 5 and callback.json["data"]["flags"] & EPHEMERAL
         followup = await w.fake.wait_followup(iid)
         assert "Clip #1 is on its way" in followup.json["content"]
+        assert f"{PLAIN_CLIP_TEXT} reserved ({PLAIN_CLIP_RATE})" in followup.json["content"]
         assert followup.json["flags"] & EPHEMERAL
 
         channel = w.h.channel_id
@@ -24,7 +26,7 @@ async def test_dream_answers_at_once_then_posts_the_clip(tmp_path):
         assert job.request["aspect_ratio"] == "9:16"
         embed = result["embeds"][0]
         assert "jellyfish drifting" in embed["description"]
-        assert any(f["name"] == "Cost" and "500,000 tokens (1 clip)" in f["value"] for f in embed["fields"])
+        assert any(f["name"] == "Cost" and f["value"] == PLAIN_CLIP_TEXT for f in embed["fields"])
         custom_ids = [c["custom_id"] for row in result["components"] for c in row["components"]]
         assert custom_ids == ["dream:extend:fwd:1", "dream:extend:back:1", "dream:reroll:1"]
 
@@ -35,4 +37,4 @@ async def test_dream_answers_at_once_then_posts_the_clip(tmp_path):
         assert generation.status == "completed" and generation.posted_at is not None
         assert generation.result_message_id == int(result["id"])
         entries = [(e.kind, e.amount) for e in await w.store.ledger_entries(1)]
-        assert entries == [("reserve", 500_000), ("charge", 500_000)]
+        assert entries == [("reserve", PLAIN_CLIP), ("charge", PLAIN_CLIP)]

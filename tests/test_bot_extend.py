@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.bot_flows import (
+    PLAIN_CLIP,
     answer,
     buttons,
     clip_number,
@@ -14,6 +15,10 @@ from tests.bot_flows import (
     wait_result,
 )
 from tests.world import world
+
+# The re-rolled clip below: ray-flash-2 is $0.06 a second at any resolution, so 9 s cost
+# $0.54 = 1,080,000 credits (bot/simulator/prices.py DEFAULT_PRICES; $1 = 2,000,000 credits).
+FLASH_9S = 1_080_000
 
 
 def frames(w, generation) -> dict:
@@ -48,8 +53,9 @@ async def test_slash_extend_forward_and_backward_send_the_parent_as_the_right_ke
         row = await wait_posted(w, backward)
         assert row.kind == "extend_backward"
         assert frames(w, row) == {"frame1": ref(w, parent)}
+        # An extension is made with its parent's model and default options: a plain clip's price.
         assert [(e.kind, e.amount) for e in await w.store.ledger_entries(backward)] == [
-            ("reserve", 500_000), ("charge", 500_000)]
+            ("reserve", PLAIN_CLIP), ("charge", PLAIN_CLIP)]
 
 
 async def test_a_reply_to_the_clip_extends_it_with_the_reply_as_prompt(tmp_path):
@@ -141,7 +147,7 @@ async def test_reroll_makes_the_same_request_again_and_charges_again(tmp_path):
     async with world(tmp_path) as w:
         parent, result = await dream_posted(w, "a neon city in rain", aspect_ratio="9:16", model="ray-flash-2",
                                             resolution="720p", duration=9, loop=True)
-        assert await spent(w) == 500_000
+        assert await spent(w) == FLASH_9S
         click = await w.h.click(f"dream:reroll:{parent.id}", result)
         text = await answer(w, click)
         assert f"Re-rolling clip #{parent.id}" in text and "charged again" in text
@@ -152,9 +158,9 @@ async def test_reroll_makes_the_same_request_again_and_charges_again(tmp_path):
         assert row.kind == "reroll" and row.prompt == parent.prompt
         first, second = w.sim.job(parent.api_id).request, w.sim.job(row.api_id).request
         assert first == second and first["model"] == "luma/ray-flash-2" and first["duration"] == 9
-        assert await spent(w) == 1_000_000
+        assert await spent(w) == 2 * FLASH_9S
         assert [(e.kind, e.amount) for e in await w.store.ledger_entries(again)] == [
-            ("reserve", 500_000), ("charge", 500_000)]
+            ("reserve", FLASH_9S), ("charge", FLASH_9S)]
 
 
 async def test_rerolling_an_extension_extends_the_same_clip_again(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from cogs.views import PROMPT_FIELD_ID
 from tests.bot_flows import (
     CALLBACK_MODAL,
+    PLAIN_CLIP,
     answer,
     clip_number,
     dream_posted,
@@ -47,8 +48,8 @@ async def submitted_once(w, submit: int, parent, kind: str) -> None:
     assert len(all_callbacks(w, submit)) == 1 and len(w.fake.followups(submit)) == 1
     assert len(w.sim.jobs()) == 3  # the parent, the extension, the extra round
     assert [(e.kind, e.amount) for e in await w.store.ledger_entries(child)] == [
-        ("reserve", 500_000), ("charge", 500_000)]
-    assert await spent(w) == 1_500_000
+        ("reserve", PLAIN_CLIP), ("charge", PLAIN_CLIP)]
+    assert await spent(w) == 3 * PLAIN_CLIP  # the parent, the extension (same model and options), the extra round
 
 
 async def test_the_modal_names_its_clip_and_direction_and_its_field_is_stable(tmp_path):
@@ -105,7 +106,7 @@ async def test_bad_submissions_get_the_usual_polite_refusal_and_cost_nothing(tmp
         assert await answer(w, no_field) == "Please describe the clip you want: the prompt is empty."
 
         assert len(w.sim.jobs()) == 1
-        assert await spent(w) == 500_000
+        assert await spent(w) == PLAIN_CLIP  # the parent only
         assert (await w.store.ledger_totals()).open_reserved == 0
 
 

@@ -7,6 +7,8 @@ import sys
 
 from bot.simulator import SimulatorConfig
 from tests.bot_flows import (
+    PLAIN_CLIP,
+    PLAIN_CLIP_TEXT,
     bot_bodies,
     buttons,
     content,
@@ -52,10 +54,10 @@ async def test_a_failed_clip_is_posted_with_why_and_refunded(tmp_path):
         assert content(result) == f"❌ Clip #{clip} for <@{w.h.user['id']}> could not be made."
         fields = {f["name"]: f["value"] for f in result["embeds"][0]["fields"]}
         assert fields["Why"] == "Prompt was flagged by moderation"
-        assert fields["Cost"] == "nothing: 500,000 tokens (1 clip) refunded"
+        assert fields["Cost"] == f"nothing: {PLAIN_CLIP_TEXT} refunded"
         assert buttons(result) == []
         assert [(e.kind, e.amount) for e in await w.store.ledger_entries(clip)] == [
-            ("reserve", 500_000), ("refund", 500_000)]
+            ("reserve", PLAIN_CLIP), ("refund", PLAIN_CLIP)]
         assert await spent(w) == 0
         status = w.fake.message(row.status_message_id)
         assert content(status) == f"🎬 <@{w.h.user['id']}> asked for clip #{clip}: ❌ failed"

@@ -8,7 +8,17 @@ import discord
 import pytest
 
 from bot.simulator import SimulatorConfig
-from tests.bot_flows import answer, content, dream, dream_posted, spent, wait_posted, wait_result
+from tests.bot_flows import (
+    PLAIN_CLIP,
+    PLAIN_CLIP_TEXT,
+    answer,
+    content,
+    dream,
+    dream_posted,
+    spent,
+    wait_posted,
+    wait_result,
+)
 from tests.harness import payloads
 from tests.world import API_KEY, TIME_SCALE, world
 
@@ -35,15 +45,19 @@ async def moderator_role(w) -> int:
 
 async def test_over_the_cap_shows_the_budget_left_and_charges_nothing(tmp_path):
     async with world(tmp_path) as w:
-        await w.store.set_member_cap(w.h.guild_id, int(w.h.user["id"]), 700_000, "day", actor_id=MOD_ACTOR)
+        # Room for one plain clip and $1.00 more: the second plain clip does not fit.
+        cap = PLAIN_CLIP + 2_000_000
+        await w.store.set_member_cap(w.h.guild_id, int(w.h.user["id"]), cap, "day", actor_id=MOD_ACTOR)
         await dream_posted(w, "a first clip")
         before = await w.store.ledger_totals()
 
         iid = await w.h.slash("dream", {"prompt": "a second clip"})
         text = await answer(w, iid)
-        assert "cap of 700,000 tokens" in text and "200,000 tokens (0.4 clips) left" in text
-        assert "Nothing was charged" in text
-        await nothing_charged(w, 500_000, before.generations)
+        assert text.startswith("That would go over your daily cap of 6,500,000 credits ($3.25): "
+                               f"you have spent {PLAIN_CLIP_TEXT} and have 2,000,000 credits ($1.00) left, "
+                               f"and this clip costs {PLAIN_CLIP_TEXT}. Your budget resets in "), text
+        assert text.endswith(" Nothing was charged."), text
+        await nothing_charged(w, PLAIN_CLIP, before.generations)
 
 
 async def test_blocked_member_is_told_politely(tmp_path):
@@ -60,7 +74,7 @@ async def test_too_many_running_clips(tmp_path):
         first, _ = await dream(w, "first")
         text = await answer(w, await w.h.slash("dream", {"prompt": "second"}))
         assert "You already have 1 clip" in text and "in progress (the limit is 1)" in text and "Nothing was charged" in text
-        await nothing_charged(w, 500_000, 1, open_reserved=500_000)
+        await nothing_charged(w, PLAIN_CLIP, 1, open_reserved=PLAIN_CLIP)
         w.sim.finish_now(w.sim.jobs()[0].id)
         await wait_result(w, first)
 
@@ -76,7 +90,7 @@ async def test_extend_refuses_unfinished_failed_unknown_and_foreign_clips(tmp_pa
         # Its channel 1 exists nowhere: if the poller gets to post it first, Discord says 10003.
         w.h.expect_refusal(status=404, code=10003, path=r"/channels/1/messages")
         foreign = await w.store.reserve(guild_id=payloads.ids.next(), channel_id=1, user_id=2, kind="dream",
-                                        prompt="elsewhere", cost=500_000, dialect="unified")
+                                        prompt="elsewhere", cost=PLAIN_CLIP, dialect="unified")
         await w.store.mark_submitted(foreign.id, "elsewhere-id")
         await w.store.complete(foreign.id, "https://cdn.example/elsewhere.mp4")
         before_spent, before = await spent(w), (await w.store.ledger_totals()).generations
@@ -89,7 +103,7 @@ async def test_extend_refuses_unfinished_failed_unknown_and_foreign_clips(tmp_pa
         assert await extend(999) == "I can't find clip #999 in this server."
         assert await extend(foreign.id) == f"I can't find clip #{foreign.id} in this server."
         assert len(w.sim.jobs()) == 2
-        await nothing_charged(w, before_spent, before, open_reserved=500_000)  # the clip still queued
+        await nothing_charged(w, before_spent, before, open_reserved=PLAIN_CLIP)  # the clip still queued
 
 
 @pytest.mark.parametrize("attachment, words", [
@@ -126,15 +140,16 @@ async def test_the_apis_own_rejection_is_shown_and_refunded(tmp_path):
     async with world(tmp_path) as w:
         # A finished clip the video service no longer knows (made with another key, say).
         orphan = await w.store.reserve(guild_id=w.h.guild_id, channel_id=w.h.channel_id, user_id=1, kind="dream",
-                                       prompt="old clip", cost=500_000, dialect="unified")
+                                       prompt="old clip", cost=PLAIN_CLIP, dialect="unified")
         await w.store.mark_submitted(orphan.id, "00000000-0000-0000-0000-000000000000:luma/ray-2")
         await w.store.complete(orphan.id, "https://cdn.example/old.mp4")
         text = await answer(w, await w.h.slash("extend", {"clip": orphan.id, "prompt": "continue"}))
         assert text.startswith("The video service did not accept that request: Generation ")
         assert "not found" in text and text.endswith("Nothing was charged.")
         attempt = orphan.id + 1
+        # The extension was priced as a plain clip (the orphan names no model: the default one).
         assert [(e.kind, e.amount) for e in await w.store.ledger_entries(attempt)] == [
-            ("reserve", 500_000), ("refund", 500_000)]
+            ("reserve", PLAIN_CLIP), ("refund", PLAIN_CLIP)]
         assert await spent(w) == 0
         # No status message and no result post for a request the API refused.
         assert [m for m in w.fake.channel_messages(w.h.channel_id) if f"clip #{attempt}" in content(m)] == []
@@ -173,7 +188,7 @@ async def test_a_refused_reply_gets_a_reply_that_deletes_itself(tmp_path, monkey
         assert refusal.json["allowed_mentions"] == {"parse": [], "replied_user": False}
         await w.fake.wait_for(lambda r: r.method == "DELETE" and r.message_id == refusal.message_id)
         assert w.fake.message(refusal.message_id) is None
-        assert await spent(w) == 500_000 and len(w.sim.jobs()) == 1
+        assert await spent(w) == PLAIN_CLIP and len(w.sim.jobs()) == 1
 
 
 async def test_an_unexpected_failure_still_gets_an_answer(tmp_path):
@@ -202,7 +217,7 @@ async def test_a_lost_confirmation_does_not_lose_the_status_or_claim_nothing_was
             status.status_message_id)
         said = [r.json.get("content") for r in w.fake.requests if r.route == "followup" and isinstance(r.json, dict)]
         assert not any("Nothing was charged" in (text or "") for text in said), said
-        assert await spent(w) == 500_000
+        assert await spent(w) == PLAIN_CLIP
 
 
 async def test_manage_server_on_the_interaction_is_enough_to_be_told_why(tmp_path):

@@ -10,11 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bot.simulator import SimulatorConfig
+from tests.bot_flows import PLAIN_CLIP
 from tests.fault_tools import EPHEMERAL, result_footer_ids, speed_up, wait_settled
 from tests.world import API_KEY, world
 
 ROOT = Path(__file__).resolve().parents[1]
-COST = 500_000
+# What each clip here costs: a plain /dream is reserved and billed a default ray-2 clip's price
+# (see tests/bot_flows.py); the foreign clip, made straight in the store, is given the same.
+COST = PLAIN_CLIP
 
 
 async def answer_of(w, iid: int) -> dict:
