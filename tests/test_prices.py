@@ -695,3 +695,33 @@ def test_refresh_jitter_stays_within_ten_percent():
     delays = [prices._next_delay() for _ in range(2000)]
     assert all(90 <= d <= 110 for d in delays)
     assert min(delays) < 95 and max(delays) > 105                   # it does spread the refreshes
+
+
+async def test_a_catalogue_that_never_answers_does_not_hold_up_start_up(tmp_path, monkeypatch):
+    from bot.prices import service as service_module
+    from storage import Store
+
+    class Hanging:
+        async def models_catalogue(self, ids, etag):
+            await asyncio.sleep(3600)
+
+    monkeypatch.setattr(service_module, "START_REFRESH_SECONDS", 0.05)
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        prices = PriceService(store, Hanging(), model_ids=["luma/ray-2"], fallback=load_fallback())
+        await asyncio.wait_for(prices.load(), 2)
+        assert prices.status().source == "file" and prices.stale
+        assert prices.quote("luma/ray-2", {"resolution": "1080p", "duration": 5}).credits == 4_500_000
+
+
+async def test_after_a_failed_read_the_catalogue_is_asked_again_soon(tmp_path):
+    from storage import Store
+
+    class Down:
+        async def models_catalogue(self, ids, etag):
+            raise ConnectionError("catalogue unreachable")
+
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        prices = PriceService(store, Down(), model_ids=["luma/ray-2"], refresh_seconds=6 * 3600,
+                              fallback=load_fallback())
+        await prices.load()
+        assert prices._next_delay() <= 600 * 1.1  # not six hours with the fallback's prices

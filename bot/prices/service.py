@@ -30,6 +30,10 @@ CACHE_KEY = "price_book"
 JITTER = 0.10
 # How long stop() lets a refresh in flight finish before cancelling it.
 STOP_GRACE_SECONDS = 2.0
+# At start-up the bot waits at most this long for the catalogue before logging in.
+START_REFRESH_SECONDS = 15.0
+# A failed read is retried after this long, not after the full refresh interval.
+RETRY_AFTER_FAILURE_SECONDS = 600.0
 
 Clock = Callable[[], float]
 
@@ -87,6 +91,7 @@ class PriceService:
         self._fetched_at: float | None = None
         self._checked_at: float | None = None
         self._stale_warned = False
+        self._last_ok = False  # whether the last read of the catalogue succeeded
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -94,9 +99,14 @@ class PriceService:
     # Start-up --------------------------------------------------------------------------
 
     async def load(self) -> None:
-        """The cached book first, then one refresh. A catalogue failure is one warning."""
+        """The cached book first, then one refresh. A catalogue failure is one warning, and a
+        slow catalogue never holds up start-up longer than START_REFRESH_SECONDS (the loop retries)."""
         await self._load_cache()
-        await self.refresh()
+        try:
+            await asyncio.wait_for(self.refresh(), START_REFRESH_SECONDS)
+        except asyncio.TimeoutError:
+            log.warning("The model catalogue did not answer within %.0f s; starting with %s prices",
+                        START_REFRESH_SECONDS, self._describe_source())
 
     async def _load_cache(self) -> None:
         raw = await self._store.get_meta(CACHE_KEY)
@@ -125,7 +135,8 @@ class PriceService:
         """Ask the catalogue, sending the cached ETag. True when it answered (200 or 304)."""
         async with self._lock:
             try:
-                return await self._refresh()
+                self._last_ok = await self._refresh()
+                return self._last_ok
             finally:
                 self._note_staleness()
 
@@ -262,7 +273,9 @@ class PriceService:
             await task
 
     def _next_delay(self) -> float:
-        return self._refresh_seconds * random.uniform(1 - JITTER, 1 + JITTER)
+        # After a failed read, look again soon rather than hours later with old prices.
+        base = self._refresh_seconds if self._last_ok else min(self._refresh_seconds, RETRY_AFTER_FAILURE_SECONDS)
+        return base * random.uniform(1 - JITTER, 1 + JITTER)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
