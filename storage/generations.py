@@ -228,15 +228,6 @@ async def provider_unknown(conn: aiosqlite.Connection, dialect: str, limit: int)
     return await _many(conn, query, (dialect, limit))
 
 
-async def stale_requested(conn: aiosqlite.Connection, older_than: float) -> list[Generation]:
-    query = """
-        SELECT * FROM generations
-        WHERE status = 'requested' AND api_id IS NULL AND requested_at < ?
-        ORDER BY id
-    """
-    return await _many(conn, query, (older_than,))
-
-
 async def by_message(conn: aiosqlite.Connection, message_id: int) -> Generation | None:
     query = """
         SELECT * FROM generations

@@ -252,11 +252,6 @@ class Store:
         async with self._db.read() as conn:
             return await generations.jobs_to_post(conn)
 
-    async def stale_requested(self, older_than: Instant) -> list[Generation]:
-        """Rows still `requested` with no API id, reserved before `older_than` (restart recovery)."""
-        async with self._db.read() as conn:
-            return await generations.stale_requested(conn, to_epoch(older_than))
-
     async def unsent(self, older_than: Instant) -> list[Generation]:
         """Rows to look up in the provider's logs: in doubt, or left `requested` (no provider id)
         by an earlier process before `older_than`."""

@@ -264,8 +264,10 @@ async def test_lookups_for_the_poller_and_cogs(store):
     await store.mark_submitted(b.id, "job-b")
     await store.mark_running(b.id)
     assert [g.id for g in await store.jobs_to_poll()] == [a.id, b.id]
-    assert [g.id for g in await store.stale_requested(older_than=T0 + 1)] == [c.id]
-    assert await store.stale_requested(older_than=T0) == []
+    assert [g.id for g in await store.unsent(older_than=T0 + 1)] == [c.id]
+    assert await store.unsent(older_than=T0) == []
+    await store.mark_in_doubt(c.id)  # in doubt: looked up however young it is
+    assert [g.id for g in await store.unsent(older_than=T0)] == [c.id]
     assert [await store.queue_position(g.id) for g in (a, b, c)] == [0, 1, 2]
     await store.complete(a.id, "https://v/a", None)
     assert await store.queue_position(c.id) == 1

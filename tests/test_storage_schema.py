@@ -214,7 +214,7 @@ async def test_hot_queries_use_indexes(tmp_path):
         await store.mark_posted(5, 1, 2)
         await store.jobs_to_poll()
         await store.jobs_to_post()
-        await store.stale_requested(older_than=2e9)
+        await store.unsent(older_than=2e9)
         await store.by_message(1001)
         await store.recent(1, user_id=10)
         await store.recent(1, channel_id=100, status="completed")

@@ -59,7 +59,6 @@ class Publisher(Protocol):
         """Best effort: reflect a running job's state on its status message."""
 
 
-
 class Poller:
     def __init__(
         self,

@@ -136,11 +136,6 @@ def _defaults(model: str) -> dict[str, Any]:
     return out
 
 
-def request_defaults(model: str) -> dict[str, Any]:
-    """A unified model's schema defaults (resolution, duration, ...); KeyError if unknown."""
-    return dict(_defaults(model))
-
-
 def with_defaults(model: str, body: dict[str, Any]) -> dict[str, Any]:
     """The request as the server runs it: schema defaults for every field left out or null."""
     return {**_defaults(model), **{name: value for name, value in body.items() if value is not None}}
