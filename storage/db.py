@@ -1,9 +1,18 @@
-"""One SQLite connection (aiosqlite), its pragmas, transactions and schema migrations.
+"""Two SQLite connections (aiosqlite), their pragmas, transactions and schema migrations.
 
-Every transaction and read goes through one asyncio lock: aiosqlite runs statements on a
+Writes go through one asyncio lock on the writer connection: aiosqlite runs statements on a
 single thread in order, so without the lock two coroutines' statements would interleave
 inside one BEGIN…COMMIT. Writes use BEGIN IMMEDIATE, taking SQLite's write lock before the
 first read, so check-then-insert cannot race another connection (or process).
+
+Group commit: while other writes are waiting, a finished unit of work leaves the transaction
+open for them; the last one commits for all (one fsync instead of one each, which is most of
+a burst's cost). Each unit runs in its own SAVEPOINT, so one that fails or is cancelled
+leaves no trace, and none returns before the COMMIT that holds it has landed.
+
+Reads use a second connection with its own lock: in WAL mode a reader never waits for a
+writer, so nothing that only reads (an autocomplete, a modal's lookup) waits behind a write
+that itself waits for another process's write lock.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Awaitable, Literal, TypeVar
 
 import aiosqlite
 
@@ -27,9 +36,13 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5_000
 # After busy_timeout gives up, BEGIN IMMEDIATE is retried with backoff for this long.
 LOCK_WAIT_SECONDS = 30.0
+# A group commit holds at most this many units of work, or this many seconds of them.
+MAX_BATCH_UNITS = 64
+MAX_BATCH_SECONDS = 0.05
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 Synchronous = Literal["FULL", "NORMAL"]
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -74,9 +87,55 @@ MIGRATIONS = load_migrations()
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
+async def _uncancellable(awaitable: Awaitable[T]) -> T:
+    """Run to the end even if the caller is cancelled meanwhile, then re-raise the cancel.
+
+    `asyncio.shield` alone returns at the cancel while the work goes on in the background,
+    and the lock would be released under a connection still in use."""
+    task = asyncio.ensure_future(awaitable)
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(task)
+            break
+        except asyncio.CancelledError:
+            if task.done():
+                result = task.result()  # the task itself was cancelled: re-raises
+                break
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
+
+
 def _is_busy(error: sqlite3.OperationalError) -> bool:
     text = str(error).lower()
     return "locked" in text or "busy" in text
+
+
+class _Batch:
+    """One open BEGIN IMMEDIATE … COMMIT shared by the units of work that joined it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.units = 0
+        self.opened_at = time.monotonic()
+        self.committed: asyncio.Future[None] = loop.create_future()
+
+    def full(self) -> bool:
+        return self.units >= MAX_BATCH_UNITS or time.monotonic() - self.opened_at >= MAX_BATCH_SECONDS
+
+    def settle(self, error: BaseException | None) -> None:
+        if self.committed.done():
+            return
+        if error is None:
+            self.committed.set_result(None)
+        else:
+            self.committed.set_exception(error)
+            self.committed.exception()  # retrieved: a unit whose caller was cancelled need not see it
+
+
+class BatchLost(StoreError):
+    """SQLite ended the shared transaction (disk full, I/O error): none of its units was saved."""
 
 
 class Database:
@@ -84,6 +143,11 @@ class Database:
         self.conn = conn
         self.path = path
         self._lock = asyncio.Lock()
+        self._reader: aiosqlite.Connection = conn
+        self._read_lock = self._lock
+        self._batch: _Batch | None = None
+        self._writers_waiting = 0
+        self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(
@@ -117,12 +181,24 @@ class Database:
             await conn.execute(f"PRAGMA synchronous = {synchronous}")
             await conn.execute("PRAGMA foreign_keys = ON")
             await db.migrate(migrate_to)
+            if mode == "wal":
+                await db._open_reader(busy_timeout_ms)
         except BaseException:
-            await conn.close()
+            await db.close() if "db" in locals() else await conn.close()
             raise
         return db
 
+    async def _open_reader(self, busy_timeout_ms: int) -> None:
+        reader = await aiosqlite.connect(self.path, isolation_level=None)
+        reader.row_factory = aiosqlite.Row
+        await reader.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        await reader.execute("PRAGMA query_only = ON")  # a write here would be a bug: say so
+        self._reader, self._read_lock = reader, asyncio.Lock()
+
     async def close(self) -> None:
+        if self._reader is not self.conn:
+            async with self._read_lock:
+                await self._reader.close()
         async with self._lock:
             await self.conn.close()
 
@@ -130,31 +206,101 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (cancellation included)."""
-        async with self._lock:
-            # BEGIN inside the try: a cancel while it is awaited still lets it run on
-            # aiosqlite's thread, and the ROLLBACK queued behind it closes it again.
+        """One unit of work, atomic whatever happens: it is saved whole when this returns, and
+        not at all when it raises (its body's error, a cancel, or the shared COMMIT failing)."""
+        self._writers_waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._writers_waiting -= 1
+        batch: _Batch | None = None
+        try:
+            batch = await self._join_batch()
+            try:
+                yield self.conn
+            except BaseException as error:
+                await _uncancellable(self._undo_unit(batch, error))
+                raise
+            self._unit_done(batch)
+        finally:
+            if batch is not None and self._batch is batch:
+                if self._writers_waiting == 0 or batch.full():
+                    await _uncancellable(self._commit(batch))
+                elif self._flusher is None or self._flusher.done():
+                    # The waiting writers join this transaction; this task commits it after them,
+                    # even if a waiter gives up (is cancelled) before its turn.
+                    self._flusher = asyncio.create_task(self._flush(batch), name="dreambot-store-commit")
+            self._lock.release()
+        # Whoever commits for the group settles it; the lock is not held while waiting.
+        await asyncio.shield(batch.committed)
+
+    async def _join_batch(self) -> _Batch:
+        if self._batch is None:
             try:
                 await self._execute_retrying("BEGIN IMMEDIATE")
-                yield self.conn
-                await self.conn.execute("COMMIT")
             except BaseException:
-                # Shielded: a second cancel must not leave the transaction open.
-                await asyncio.shield(self._rollback())
+                # A cancel while BEGIN is on aiosqlite's thread does not stop it there: the
+                # ROLLBACK queued behind it closes it again, or the connection stays wedged.
+                await _uncancellable(self._rollback())
                 raise
+            self._batch = _Batch(asyncio.get_running_loop())
+        batch = self._batch
+        try:
+            await _uncancellable(self.conn.execute("SAVEPOINT unit"))
+        except sqlite3.Error as error:
+            await _uncancellable(self._abandon(batch, error))
+            raise
+        return batch
+
+    @staticmethod
+    def _unit_done(batch: _Batch) -> None:
+        # No RELEASE: each aiosqlite call is a thread hop, and the savepoints of a batch end with
+        # its COMMIT anyway. `ROLLBACK TO unit` undoes the newest one, which is the unit's own.
+        batch.units += 1
+
+    async def _flush(self, batch: _Batch) -> None:
+        async with self._lock:
+            if self._batch is batch:
+                await _uncancellable(self._commit(batch))
+
+    async def _undo_unit(self, batch: _Batch, error: BaseException) -> None:
+        try:
+            await self.conn.execute("ROLLBACK TO unit")
+        except (sqlite3.Error, ValueError) as failure:
+            await self._abandon(batch, failure)
+            return
+        if not self.conn.in_transaction:  # SQLite itself ended the transaction (SQLITE_FULL …)
+            await self._abandon(batch, error)
+
+    async def _abandon(self, batch: _Batch, error: BaseException) -> None:
+        """The shared transaction is gone or unusable: roll it back; its units fail."""
+        await self._rollback()
+        self._batch = None
+        batch.settle(BatchLost(f"a write in the same transaction failed ({type(error).__name__}); nothing "
+                               "of this one was saved"))
+
+    async def _commit(self, batch: _Batch) -> None:
+        self._batch = None
+        try:
+            await self.conn.execute("COMMIT")
+        except BaseException as error:
+            await self._rollback()
+            batch.settle(error)
+            return
+        batch.settle(None)
 
     @asynccontextmanager
     async def read(self, *, snapshot: bool = False) -> AsyncIterator[aiosqlite.Connection]:
-        """Exclusive use of the connection for reads; `snapshot` makes several selects agree."""
-        async with self._lock:
+        """Exclusive use of the reader for reads; `snapshot` makes several selects agree."""
+        async with self._read_lock:
             if not snapshot:
-                yield self.conn
+                yield self._reader
                 return
             try:
-                await self._execute_retrying("BEGIN")  # inside the try, as in transaction()
-                yield self.conn
+                await _uncancellable(self._reader.execute("BEGIN"))
+                yield self._reader
             finally:
-                await asyncio.shield(self._rollback())
+                await _uncancellable(self._rollback(self._reader))
 
     async def _execute_retrying(self, statement: str) -> None:
         # busy_timeout already waits inside SQLite; this covers longer contention and the
@@ -172,9 +318,9 @@ class Database:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.25)
 
-    async def _rollback(self) -> None:
+    async def _rollback(self, conn: aiosqlite.Connection | None = None) -> None:
         try:
-            await self.conn.execute("ROLLBACK")
+            await (conn or self.conn).execute("ROLLBACK")
         except (sqlite3.OperationalError, ValueError):
             pass  # nothing open (e.g. COMMIT had already gone through), or the connection is closed
 
