@@ -20,6 +20,7 @@ from bot import texts
 from bot.prices import PriceStatus, parse_amount
 from bot.services import moderation
 from bot.services.charts import daily_spend_chart
+from bot.tree import send_ephemeral
 
 if TYPE_CHECKING:
     from bot.client import DreamBot
@@ -60,12 +61,14 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
             await interaction.response.send_message("These commands work in a server.", ephemeral=True)
             return False
         command = _subcommand(interaction)
-        access, role_id = await self.bot.moderation_context(interaction)
-        if access is moderation.Access.MANAGER:
-            return True
+        access, role_id = await self.bot.moderation_context(interaction)  # a read: never waits for writers
         target = moderation.target_of(interaction.namespace.member, role_id)
-        reason = moderation.refusal(command, access, interaction.user.id, target)
+        reason = None if access is moderation.Access.MANAGER else moderation.refusal(
+            command, access, interaction.user.id, target)
         if reason is None:
+            # Acknowledged before the command writes: a write may wait for another process's
+            # lock for longer than Discord's 3 s.
+            await interaction.response.defer(ephemeral=True, thinking=True)
             return True
         await self._refuse(interaction, command, reason, target_user_id=target.user_id if target else None)
         return False
@@ -78,14 +81,14 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
         log.info("refused /%s %s to user %s in guild %s: %s", GROUP, command, interaction.user.id,
                  interaction.guild_id, reason)
         try:
-            await interaction.response.send_message(text, ephemeral=True)
+            await send_ephemeral(interaction, text)
         finally:
             await self.bot.store.record_refusal(
                 interaction.guild_id, actor_id=interaction.user.id, command=command, reason=reason,
                 target_user_id=target_user_id, details={"role_id": role_id} if role_id else None)
 
     async def _done(self, interaction: discord.Interaction, text: str) -> None:
-        await interaction.response.send_message(text, ephemeral=True)
+        await send_ephemeral(interaction, text)
 
     # Caps ---------------------------------------------------------------------
 
@@ -205,7 +208,6 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
     async def report(self, interaction: discord.Interaction, period: Period = "month") -> None:
         guild_id = interaction.guild_id
         assert guild_id is not None
-        await interaction.response.defer(ephemeral=True, thinking=True)
         store = self.bot.store
         now = time.time()
         since = texts.period_start(period, now)

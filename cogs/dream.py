@@ -183,6 +183,8 @@ class DreamCog(commands.Cog):
             await self.report_unexpected(interaction, error)
 
     async def reroll(self, interaction: discord.Interaction, generation_id: int) -> None:
+        # Acknowledged before the clip is read: the store may be busy, Discord waits 3 s at most.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         source = await self.bot.store.get(generation_id)
         if source is None or source.guild_id != interaction.guild_id:
             await self._refuse(interaction, f"I can't find clip #{generation_id} in this server.")
@@ -243,15 +245,19 @@ class DreamCog(commands.Cog):
 
     async def request(self, interaction: discord.Interaction, prompt: str, options: VideoOptions, *, kind: Kind,
                       parent_id: int | None = None, source=None) -> None:
-        """Answer at once, then reserve and submit; tell the member the outcome ephemerally."""
-        requester = await self._requester(interaction)
+        """Answer at once, then reserve and submit; tell the member the outcome ephemerally.
+
+        Nothing before the defer touches the store: it may be waiting for another process's
+        write lock, and Discord drops an interaction not answered within 3 s."""
         try:
             clean_prompt(prompt)  # cheap checks first, so a typo gets an instant answer
             self.bot.dreams.check_options(options)
         except InputError as error:
             await self._refuse(interaction, str(error))
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        requester = await self._requester(interaction)
         try:
             parent = source
             if parent_id is not None:

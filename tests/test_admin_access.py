@@ -245,10 +245,11 @@ async def test_moderator_role_must_be_one_admins_hand_out(tmp_path):
             before = await audit_count(w)
             said = await admin(w, "role", {"role": role})
             newest = await refusal_row(w, before, check_failure=False)  # refused in the command body
-            assert said.json["type"] == 4 and is_ephemeral(said)
+            # Past the access check the command is deferred before it writes: the refusal is the followup.
+            assert said.route == "followup" and is_ephemeral(said)
             assert text_of(said) == texts.moderation_refusal(reason, "role", role_id=int(role["id"]))
             assert "@everyone" not in text_of(said).replace("`@everyone`", "")  # never a bare ping, even ephemeral
-            assert said.json["data"].get("allowed_mentions", {}).get("parse", []) == []
+            assert said.json.get("allowed_mentions", {}).get("parse", []) == []
             assert (await w.store.guild_settings(w.h.guild_id)).moderator_role_id is None
             assert (newest.action, newest.details["reason"], newest.details.get("role_id")) == (
                 "refused", reason, int(role["id"]))
