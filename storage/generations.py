@@ -200,10 +200,35 @@ async def jobs_to_poll(conn: aiosqlite.Connection) -> list[Generation]:
 async def jobs_to_post(conn: aiosqlite.Connection) -> list[Generation]:
     query = """
         SELECT * FROM generations
-        WHERE posted_at IS NULL AND status IN ('completed', 'failed')
+        WHERE posted_at IS NULL AND undeliverable_at IS NULL AND status IN ('completed', 'failed')
         ORDER BY id
     """
     return await _many(conn, query)
+
+
+async def mark_undeliverable(conn: aiosqlite.Connection, generation_id: int, reason: str, now: float) -> bool:
+    query = """
+        UPDATE generations SET undeliverable_at = ?, post_error = ?
+        WHERE id = ? AND posted_at IS NULL AND undeliverable_at IS NULL AND status IN ('completed', 'failed')
+    """
+    return await _changed(conn, query, (now, reason[:300], generation_id))
+
+
+async def retry_delivery(conn: aiosqlite.Connection, generation_id: int) -> bool:
+    query = """
+        UPDATE generations SET undeliverable_at = NULL, post_error = NULL
+        WHERE id = ? AND posted_at IS NULL AND undeliverable_at IS NOT NULL
+    """
+    return await _changed(conn, query, (generation_id,))
+
+
+async def undeliverable(conn: aiosqlite.Connection, guild_id: int | None, limit: int) -> list[Generation]:
+    query = """
+        SELECT * FROM generations
+        WHERE undeliverable_at IS NOT NULL AND posted_at IS NULL AND guild_id IS ?
+        ORDER BY id DESC LIMIT ?
+    """
+    return await _many(conn, query, (guild_id, limit))
 
 
 async def unsent(conn: aiosqlite.Connection, older_than: float) -> list[Generation]:

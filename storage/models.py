@@ -94,6 +94,9 @@ class Generation:
     provider_credits: int | None = None
     provider_source: str | None = None
     price_text: str | None = None
+    # Schema 4: a post that gave up, and why.
+    undeliverable_at: float | None = None
+    post_error: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from storage import audit, budget, generations, ledger, limits, meta
+from storage import audit, budget, generations, ledger, limits, meta, run_times
 from storage.clock import Instant, to_epoch
 from storage.db import Database, Synchronous
 from storage.errors import ReserveRefused, UnknownGeneration
@@ -234,6 +234,30 @@ class Store:
             raise UnknownGeneration(generation_id)
         return attempts
 
+    async def mark_undeliverable(self, generation_id: int, reason: str, *, now: Instant | None = None) -> bool:
+        """Posting gave up (Discord refused it, or the attempts ran out): moderators see it in
+        `/dreamadmin undelivered`; it is not tried again unless one of them asks."""
+        at = self._now(now)
+        async with self._db.transaction() as conn:
+            if await generations.mark_undeliverable(conn, generation_id, reason, at):
+                return True
+            return await self._unchanged(conn, generation_id)
+
+    async def retry_delivery(self, generation_id: int) -> bool:
+        """A moderator asks for an undeliverable clip to be posted again."""
+        async with self._db.transaction() as conn:
+            if await generations.retry_delivery(conn, generation_id):
+                return True
+            return await self._unchanged(conn, generation_id)
+
+    async def record_run_time(self, option_key: str, seconds: float, *, now: Instant | None = None) -> None:
+        """How long one clip of this option took, for the poll schedule after a restart."""
+        if not option_key or not seconds > 0:
+            raise ValueError(f"need an option and a positive duration, not {option_key!r}, {seconds!r}")
+        at = self._now(now)
+        async with self._db.transaction() as conn:
+            await run_times.record(conn, option_key, float(seconds), at)
+
     # Lookups ---------------------------------------------------------------------------
 
     async def get(self, generation_id: int) -> Generation | None:
@@ -251,6 +275,15 @@ class Store:
     async def jobs_to_post(self) -> list[Generation]:
         async with self._db.read() as conn:
             return await generations.jobs_to_post(conn)
+
+    async def undeliverable(self, guild_id: int | None, *, limit: int = 20) -> list[Generation]:
+        async with self._db.read() as conn:
+            return await generations.undeliverable(conn, guild_id, limit)
+
+    async def run_times(self) -> list[tuple[str, float]]:
+        """Every kept (option key, seconds), oldest first."""
+        async with self._db.read() as conn:
+            return await run_times.load(conn)
 
     async def unsent(self, older_than: Instant) -> list[Generation]:
         """Rows to look up in the provider's logs: in doubt, or left `requested` (no provider id)

@@ -30,7 +30,7 @@ def schema(path: Path) -> list[tuple[str, str, str]]:
 async def test_fresh_file_gets_latest_schema_and_pragmas(tmp_path):
     path = tmp_path / "deep" / "er" / "dreambot.sqlite3"
     async with await Store.open(path) as store:
-        assert await store.schema_version() == LATEST_VERSION == 3
+        assert await store.schema_version() == LATEST_VERSION == 4
         conn = store._db.conn
         assert (await conn.execute_fetchall("PRAGMA journal_mode"))[0][0] == "wal"
         assert (await conn.execute_fetchall("PRAGMA foreign_keys"))[0][0] == 1
@@ -84,7 +84,7 @@ async def test_upgrade_from_v1_keeps_data(tmp_path):
     write_v1_data(path)
 
     async with await Store.open(path) as store:
-        assert await store.schema_version() == 3
+        assert await store.schema_version() == 4
         done = await store.get(1)
         assert (done.status, done.tokens_charged, done.options) == (Status.COMPLETED, 300_000, {"loop": True})
         # Version 3: rows from before it have no request id and an unknown provider side.
@@ -207,7 +207,9 @@ async def test_hot_queries_use_indexes(tmp_path):
                 await store.complete(g.id, "https://v", None)
                 await store.mark_posted(g.id, 1, 1000 + i)
         captured: list[str] = []
-        await store._db.conn.set_trace_callback(captured.append)
+        # Writes go through the writer connection, reads through the reader: trace both.
+        for conn in {store._db.conn, store._db._reader}:
+            await conn.set_trace_callback(captured.append)
         await store.reserve(guild_id=1, channel_id=100, user_id=10, kind="dream", prompt="p", cost=COST)
         await store.complete(3, "https://v", 1)
         await store.fail(5, "x")
@@ -226,7 +228,8 @@ async def test_hot_queries_use_indexes(tmp_path):
         await store.daily_spend(1)
         await store.is_channel_allowed(1, 5)
         await store.audit_log(1)
-        await store._db.conn.set_trace_callback(None)
+        for conn in {store._db.conn, store._db._reader}:
+            await conn.set_trace_callback(None)
 
     statements = [s for s in captured if s.lstrip().upper().startswith(("SELECT", "UPDATE", "INSERT"))]
     assert len(statements) > 20
