@@ -215,7 +215,17 @@ class Database:
             self._writers_waiting -= 1
         batch: _Batch | None = None
         try:
-            batch = await self._join_batch()
+            batch = await self._open_batch()
+            try:
+                # Run to the end even if cancelled meanwhile; then the cancel lands below.
+                await _uncancellable(self.conn.execute("SAVEPOINT unit"))
+            except sqlite3.Error as error:
+                # No savepoint of its own: ROLLBACK TO would undo the unit before it instead.
+                await _uncancellable(self._abandon(batch, error))
+                raise
+            except BaseException as error:
+                await _uncancellable(self._undo_unit(batch, error))
+                raise
             try:
                 yield self.conn
             except BaseException as error:
@@ -223,34 +233,32 @@ class Database:
                 raise
             self._unit_done(batch)
         finally:
-            if batch is not None and self._batch is batch:
-                if self._writers_waiting == 0 or batch.full():
-                    await _uncancellable(self._commit(batch))
-                elif self._flusher is None or self._flusher.done():
-                    # The waiting writers join this transaction; this task commits it after them,
-                    # even if a waiter gives up (is cancelled) before its turn.
-                    self._flusher = asyncio.create_task(self._flush(batch), name="dreambot-store-commit")
-            self._lock.release()
+            try:
+                if batch is not None and self._batch is batch:
+                    if self._writers_waiting == 0 or batch.full():
+                        await _uncancellable(self._commit(batch))
+                    elif self._flusher is None or self._flusher.done():
+                        # The waiting writers join this transaction; this task commits it after
+                        # them, even if a waiter gives up (is cancelled) before its turn.
+                        self._flusher = asyncio.create_task(self._flush(batch), name="dreambot-store-commit")
+            finally:
+                # Whatever was raised above (a cancel re-raised after the COMMIT landed), the
+                # lock must go, or every later write waits for ever.
+                self._lock.release()
         # Whoever commits for the group settles it; the lock is not held while waiting.
         await asyncio.shield(batch.committed)
 
-    async def _join_batch(self) -> _Batch:
+    async def _open_batch(self) -> _Batch:
         if self._batch is None:
             try:
                 await self._execute_retrying("BEGIN IMMEDIATE")
             except BaseException:
-                # A cancel while BEGIN is on aiosqlite's thread does not stop it there: the
-                # ROLLBACK queued behind it closes it again, or the connection stays wedged.
+                # A cancel while BEGIN is on aiosqlite's thread does not stop it there (nor one
+                # that lands just after it ran): the ROLLBACK queued behind it closes it again.
                 await _uncancellable(self._rollback())
                 raise
             self._batch = _Batch(asyncio.get_running_loop())
-        batch = self._batch
-        try:
-            await _uncancellable(self.conn.execute("SAVEPOINT unit"))
-        except sqlite3.Error as error:
-            await _uncancellable(self._abandon(batch, error))
-            raise
-        return batch
+        return self._batch
 
     @staticmethod
     def _unit_done(batch: _Batch) -> None:
