@@ -294,12 +294,16 @@ async def test_flash_540p_finishes_well_before_ray_3_2_1080p_10s(make: Factory) 
     assert (await call(session, "GET", UNIFIED, params={"generation_id": slow["id"]}))[1]["status"] == "generating"
 
 
-async def test_legacy_families_keep_run_seconds(manual) -> None:
+async def test_luma_v2_runs_by_option_and_keeps_its_flat_price(manual) -> None:
+    # luma-v2 now times its jobs per option too (tests/test_simulator_timing.py has the table):
+    # ray-2 4k 9 s runs 20 x 3.0 x 9/5 = 108 s; a bare request is the reference, run_seconds.
     sim, session, clock = manual
     _, body, _ = await call(session, "POST", "/v2/generate/video/luma-ai/generation",
                             json={"prompt": "x", "resolution": "4k", "duration": "9s"})
-    assert sim.job(body["id"]).completed_at == pytest.approx(23.0)
-    assert sim.job(body["id"]).cost == 500_000
+    _, bare, _ = await call(session, "POST", "/v2/generate/video/luma-ai/generation", json={"prompt": "x"})
+    assert sim.job(body["id"]).completed_at == pytest.approx(3.0 + 108.0)
+    assert sim.job(bare["id"]).completed_at == pytest.approx(23.0)
+    assert sim.job(body["id"]).cost == sim.job(bare["id"]).cost == 500_000
 
 
 # -- catalogue -------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from . import catalogue, prices
 from .logs import LogBook
 from .schemas import UNIFIED_MODELS, with_defaults
-from .timing import unified_run_seconds
+from .timing import run_seconds_for
 
 log = logging.getLogger(__name__)
 
@@ -411,10 +411,10 @@ class Simulator:
                 log.warning("simulator cannot price %s %s: %s", model, params, error)
                 raise SimError(500, "Internal server error") from None
             billed = max(0, cost + cfg.credits_used_delta)
-            run = unified_run_seconds(cfg.run_seconds, model, params.get("resolution"), params.get("duration"))
         else:
             cost = billed = cfg.cost_per_generation
-            run = cfg.run_seconds
+        # Per option on unified and luma-v2 (the request as run), run_seconds on legacy (no options).
+        run = run_seconds_for(dialect, cfg.run_seconds, model, params if dialect == "unified" else request)
         self._charge(key, cost)
         job_uuid = str(uuid.uuid4())  # real uuids, not seeded: ids must not repeat across restarts
         if cfg.run_jitter:
