@@ -1,7 +1,8 @@
 """`python -m bot.healthcheck`: exit 0 while the poller's heartbeat file is fresh.
 
-The poller touches HEARTBEAT_PATH on every cycle (at most every few seconds), so a stale
-file means the loop is stuck or the process is gone: the container should be restarted.
+The fetch worker and the post worker each write their own beat into HEARTBEAT_PATH on every
+round (at most every few seconds), so one stale beat means that worker is stuck, or the
+process is gone: the container should be restarted.
 It reads the same settings sources as the bot (environment, `.env`, the image's defaults).
 Docker reads the exit code only: 0 healthy, 1 unhealthy (a bad setting is unhealthy too).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
+from bot.services.heartbeat import ages
 from bot.settings import SettingsError, load_health_settings
 
 
@@ -25,15 +27,17 @@ def main() -> int:
         print("unhealthy: HEARTBEAT_PATH is not set", file=sys.stderr)
         return 1
     try:
-        age = time.time() - path.stat().st_mtime
+        by_worker = ages(path, time.time())
     except OSError:
         print(f"unhealthy: no heartbeat at {path}", file=sys.stderr)
         return 1
-    if age > settings.heartbeat_max_age:
-        print(f"unhealthy: last heartbeat {age:.0f} s ago (HEARTBEAT_MAX_AGE={settings.heartbeat_max_age:g})",
-              file=sys.stderr)
+    shown = ", ".join(f"{worker} {age:.0f} s ago" for worker, age in by_worker.items())
+    stale = [worker for worker, age in by_worker.items() if age > settings.heartbeat_max_age]
+    if stale:
+        print(f"unhealthy: the {' and '.join(stale)} worker stopped beating ({shown}; "
+              f"HEARTBEAT_MAX_AGE={settings.heartbeat_max_age:g})", file=sys.stderr)
         return 1
-    print(f"healthy: last heartbeat {age:.0f} s ago")
+    print(f"healthy: last heartbeats {shown}")
     return 0
 
 

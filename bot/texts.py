@@ -184,15 +184,29 @@ def _embed(generation: Generation, colour: discord.Colour, status: bool = False)
     return embed
 
 
-def status_message(generation: Generation, state: str, now: float | None = None) -> tuple[str, discord.Embed]:
-    """The public message shown while a clip is being made."""
+def status_message(generation: Generation, state: str, now: float | None = None,
+                   eta: float | None = None) -> tuple[str, discord.Embed]:
+    """The public message shown while a clip is being made; `eta`: when clips like it are
+    usually ready (epoch seconds), from the run times learned for its options."""
     now = time.time() if now is None else now
     label = _state(generation, state)
     started = generation.submitted_at or generation.requested_at
     content = f"🎬 <@{generation.user_id}> asked for clip #{generation.id}: {label}"
     if state in ("submitted", "queued", "running") and started:
-        content += f" ({elapsed(_finite(now) - _finite(started))} elapsed)"
+        content += f" ({elapsed(_finite(now) - _finite(started))} elapsed{_eta_text(eta, now)})"
     return content, _embed(generation, COLOUR_RUNNING, status=True)
+
+
+def _eta_text(eta: float | None, now: float) -> str:
+    """", usually ready in about 2 min" (or under a minute, or "taking longer than usual")."""
+    if eta is None or not _finite(eta):
+        return ""
+    left = eta - now
+    if left <= 0:
+        return ", taking longer than usual"
+    if left < 60:
+        return ", usually ready in under a minute"
+    return f", usually ready in about {max(1, round(left / 60))} min"
 
 
 def finished_status(generation: Generation) -> tuple[str, discord.Embed]:
@@ -718,3 +732,17 @@ def audit_text(entries: Sequence[AuditEntry], limit: int = MESSAGE_CHARS, *,
     if not entries:
         return truncate(empty, limit)
     return join_within([audit_line(entry) for entry in entries], limit, "… and {n} older entries not shown")
+
+
+def undelivered_text(generations: Sequence[Generation], limit: int = MESSAGE_CHARS) -> str:
+    """Finished clips that could not be posted, newest first, with why (moderators only)."""
+    if not generations:
+        return truncate("Every finished clip was posted: nothing is waiting for delivery.", limit)
+    lines = []
+    for generation in generations:
+        at = int(_finite(generation.undeliverable_at))
+        reason = inline_code(generation.post_error or "unknown", 120)
+        lines.append(truncate_words(f"#{generation.id} for <@{generation.user_id}> in <#{generation.channel_id}>, "
+                                    f"given up <t:{at}:R>: `{reason}`", AUDIT_LINE_CHARS))
+    head = "These clips could not be posted (try one again with `retry`):"
+    return join_within([head, *lines], limit, "… and {n} more not shown")

@@ -227,6 +227,27 @@ class AdminCog(commands.GroupCog, group_name=GROUP, group_description="Moderate 
         rows = await self.bot.store.member_history(interaction.guild_id, member.id, limit=15)
         await self._done(interaction, texts.history_message(member.display_name, rows))
 
+    @app_commands.command(name="undelivered", description="Finished clips that could not be posted, and why")
+    @app_commands.describe(retry="A clip number to try posting again")
+    async def undelivered(self, interaction: discord.Interaction, retry: int | None = None) -> None:
+        guild_id = interaction.guild_id
+        assert guild_id is not None
+        store = self.bot.store
+        if retry is not None:
+            generation = await store.get(retry)
+            if generation is None or generation.guild_id != guild_id or generation.undeliverable_at is None:
+                await self._done(interaction, f"Clip #{retry} is not waiting for delivery in this server.")
+                return
+            await store.retry_delivery(retry)
+            clips = self.bot.get_cog("ClipsCog")
+            if clips is not None:
+                clips.poller.posts.submit(retry)  # type: ignore[attr-defined]
+            log.info("user %s asked to post undeliverable clip %s again (guild %s)", interaction.user.id, retry,
+                     guild_id)
+            await self._done(interaction, f"Clip #{retry} will be posted again now.")
+            return
+        await self._done(interaction, texts.undelivered_text(await store.undeliverable(guild_id)))
+
     @app_commands.command(name="audit", description="Recent moderator changes and refused attempts in this server")
     @app_commands.describe(limit="How many entries", show="Changes, refused attempts, or both")
     async def audit(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 50] = 20,

@@ -21,6 +21,7 @@ from discord.ext import commands
 from bot import texts
 from bot.api import JobStatus, VideoJob
 from bot.services.poller import Poller
+from bot.services.posting import Undeliverable
 from bot.services.reconciler import Reconciler
 from cogs.views import clip_view
 from storage import Generation
@@ -104,8 +105,12 @@ class StatusEditor:
         if not generation.status_message_id:
             return
         channel = self.bot.get_partial_messageable(generation.channel_id)
-        content, embed = texts.status_message(generation, state)
+        content, embed = texts.status_message(generation, state, eta=self.eta(generation))
         await channel.get_partial_message(generation.status_message_id).edit(content=content, embed=embed)
+
+    def eta(self, generation: Generation) -> float | None:
+        cog = self.bot.get_cog("ClipsCog")
+        return cog.poller.eta(generation) if cog is not None else None  # type: ignore[attr-defined]
 
 
 def longest_create(bot: DreamBot) -> float:
@@ -122,8 +127,14 @@ class ClipsCog(commands.Cog):
             bot.store, bot.api, self,
             schedule=bot.poll_schedule(),
             job_timeout=bot.settings.job_timeout_minutes * 60,
+            # One fetch with the client's own retries; past this it is looked at again later.
+            fetch_deadline=bot.api.timeout * 2,
+            default_model=bot.settings.default_model,
             heartbeat_path=bot.settings.heartbeat_path,
         )
+        # Clips whose last post got a definite refusal from Discord: nothing was posted, so the
+        # next attempt need not read the channel's history looking for it.
+        self._surely_unposted: set[int] = set()
         self.reconciler = Reconciler(
             bot.store, bot.api, self,
             give_up_after=bot.settings.reconcile_give_up_minutes * 60,
@@ -159,7 +170,7 @@ class ClipsCog(commands.Cog):
     async def post_status(self, generation: Generation, channel: discord.abc.Messageable,
                           reference: discord.Message | None = None) -> None:
         """The public message that follows a clip from request to result."""
-        content, embed = texts.status_message(generation, generation.status)
+        content, embed = texts.status_message(generation, generation.status, eta=self.poller.eta(generation))
         try:
             message = await channel.send(content, embed=embed, reference=reference, mention_author=False)
         except discord.HTTPException:
@@ -186,9 +197,11 @@ class ClipsCog(commands.Cog):
             log.warning("could not update the status of abandoned clip %s", generation.id)
 
     async def publish(self, generation: Generation) -> None:
-        """Post a finished clip once and record it; raise to have the poller retry later."""
+        """Post a finished clip once and record it. Raises Undeliverable when Discord refuses the
+        post itself (a 400: the same post would be refused again), anything else to be retried."""
         self.editor.forget(generation.id)
-        if generation.post_attempts > 0:
+        if generation.post_attempts > 0 and generation.id not in self._surely_unposted:
+            # An earlier attempt may have gone through unrecorded (a crash, a lost answer).
             found = await self._find_earlier_post(generation)
             if found is not None:
                 await self.bot.store.mark_posted(generation.id, found.channel.id, found.id)
@@ -196,11 +209,18 @@ class ClipsCog(commands.Cog):
                 await self._finish_status(generation)
                 return
         await self.bot.store.bump_post_attempts(generation.id)
-        message = await self._post_in_channel(generation) or await self._post_by_dm(generation)
+        try:
+            message = await self._post_in_channel(generation) or await self._post_by_dm(generation)
+        except discord.HTTPException as error:
+            if error.status < 500:
+                self._surely_unposted.add(generation.id)  # Discord answered: it made no message
+            if error.status < 500 and error.status != 429:
+                raise Undeliverable(f"Discord refused the post: HTTP {error.status}, code {error.code}") from error
+            raise
+        self._surely_unposted.discard(generation.id)
         if message is None:
-            log.error("clip %s could not be delivered anywhere (user %s)", generation.id, generation.user_id)
-            await self.bot.store.mark_posted(generation.id, None, None)
-            return
+            # Retrying changes nothing until someone reopens the channel: moderators see it listed.
+            raise Undeliverable("the channel is gone or closed to the bot, and the member's DMs are closed")
         await self.bot.store.mark_posted(generation.id, message.channel.id, message.id)
         log.info("clip %s posted (guild %s, user %s, message %s)", generation.id, generation.guild_id,
                  generation.user_id, message.id)

@@ -20,20 +20,25 @@ FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, max_re
 FOOTER = re.compile(r"dreambot clip #(\d+)")
 
 # Poller module constants the campaign shortens (name -> value).
-FAST_POLLER = {
-    "PUBLISH_RETRY_BASE": 0.05,
-    "PUBLISH_RETRY_MAX": 0.5,
-    "API_BACKOFF_BASE": 0.05,
-    "API_BACKOFF_MAX": 0.5,
+# Module constants of the two workers, shortened as the fault campaigns use them.
+FAST_WORKERS = {
+    "bot.services.poller": {"API_BACKOFF_BASE": 0.05, "API_BACKOFF_MAX": 0.5},
+    "bot.services.posting": {"POST_RETRY_BASE": 0.05, "POST_RETRY_MAX": 0.5},
 }
 
 
-def speed_up(monkeypatch, bot=None) -> None:
-    """Short poller back-offs (module constants) and short API retries (on this bot's client)."""
-    from bot.services import poller
+def apply_fast_workers(setter=setattr) -> None:
+    import importlib
 
-    for name, value in FAST_POLLER.items():
-        monkeypatch.setattr(poller, name, value)
+    for module_name, values in FAST_WORKERS.items():
+        module = importlib.import_module(module_name)
+        for name, value in values.items():
+            setter(module, name, value)
+
+
+def speed_up(monkeypatch, bot=None) -> None:
+    """Short worker back-offs (module constants) and short API retries (on this bot's client)."""
+    apply_fast_workers(monkeypatch.setattr)
     if bot is not None:
         bot.api.retry = FAST_RETRY
 

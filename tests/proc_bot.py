@@ -36,11 +36,9 @@ def main() -> None:
 
     settings = settings_and_logging("proc_bot")
     if world.get("fast"):
-        from tests.fault_tools import FAST_POLLER
-        from bot.services import poller
+        from tests.fault_tools import apply_fast_workers
 
-        for name, value in FAST_POLLER.items():
-            setattr(poller, name, value)
+        apply_fast_workers()
     asyncio.run(run(settings, world))
 
 

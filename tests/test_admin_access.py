@@ -93,8 +93,9 @@ def scenarios(w: World, cast: Cast, caller: dict[str, Any]) -> dict[str, list[Ca
     channel = w.fake.channels[w.h.channel_id]
     others = [cast.erin, cast.frank] if caller is not cast.frank else [cast.erin, cast.carol]
     return {
-        "`cap show`, `history`, `report`, `audit`": [
-            ("cap show", {"member": cast.alice}), ("history", {"member": cast.alice}), ("report", {}), ("audit", {})],
+        "`cap show`, `history`, `report`, `audit`, `undelivered`": [
+            ("cap show", {"member": cast.alice}), ("history", {"member": cast.alice}), ("report", {}), ("audit", {}),
+            ("undelivered", {})],
         "`channels allow`, `channels remove`, `channels everywhere`": [
             ("channels allow", {"channel": channel}), ("channels remove", {"channel": channel}),
             ("channels everywhere", {})],

@@ -169,7 +169,8 @@ generations = st.builds(
     failure_reason=st.none() | wild_text(3000), tokens_reserved=amounts, tokens_charged=st.none() | amounts,
     post_attempts=st.just(0), client_request_id=st.none() | st.just("dreambot:1:abcdef"),
     in_doubt_since=optional_times, provider_credits=st.none() | amounts, provider_source=st.none() | st.just("logs"),
-    price_text=st.none() | st.just("$0.65/s × 10 s") | wild_text(500))
+    price_text=st.none() | st.just("$0.65/s × 10 s") | wild_text(500),
+    undeliverable_at=optional_times, post_error=st.none() | wild_text(400))
 # What the provider side of the books can say; and the price book's state, fresh or stale.
 provider_totals = st.builds(ProviderTotals, *([amounts] * 9))
 price_statuses = st.builds(PriceStatus, source=st.sampled_from(["catalogue", "cache", "file", "none"]) | wild_text(50),
@@ -274,8 +275,9 @@ REGISTRY: dict[str, tuple[st.SearchStrategy[tuple], Callable[[Any, tuple, dict],
     "options_line": (args(generations), field),
     "footer": (args(generations), footer),
     "status_footer": (args(generations), footer),
-    "status_message": (args(generations, st.sampled_from(list(texts.STATE_LABELS)) | wild_text(300), optional_times),
-                       message),
+    "status_message": (args(generations, st.sampled_from(list(texts.STATE_LABELS)) | wild_text(300), optional_times,
+                            eta=optional_times), message),
+    "undelivered_text": (args(lists_of(generations)), content),
     "finished_status": (args(generations), message),
     "result_message": (args(generations), message),
     "failure_text": (st.one_of(args(st.none() | wild_text(3000)), args(wild_text(3000), st.integers(1, 1024))), field),

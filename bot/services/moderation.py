@@ -34,7 +34,7 @@ class Reason(enum.StrEnum):
 
 # Subcommands (without the group name) the moderator role may run as they are.
 ROLE_MODERATOR_COMMANDS = frozenset({
-    "cap show", "history", "report", "audit", "channels allow", "channels remove", "channels everywhere",
+    "cap show", "history", "report", "audit", "undelivered", "channels allow", "channels remove", "channels everywhere",
 })
 # Subcommands that change one member: the role may run them on a plain member who is not themselves.
 # Without a member, `cap set` / `cap clear` change the server default, which binds the moderator too.
