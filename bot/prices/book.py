@@ -264,6 +264,10 @@ def _entry(item: Any) -> dict[str, Any] | None:
     return {"id": model_id.strip(), "aliases": aliases, "pricing": pricing}
 
 
+# Answers a book keeps (distinct model and option combinations; a few hundred exist).
+_QUOTES_KEPT = 4096
+
+
 class PriceBook:
     """Pricing blocks by model, looked up by id or alias, case-insensitively."""
 
@@ -271,6 +275,7 @@ class PriceBook:
         self.source: Source = source
         self.as_of = as_of
         self._entries: dict[str, dict[str, Any]] = {}
+        self._quotes: dict[tuple[str, tuple[tuple[str, str, Any], ...]], Quote | None] = {}
         for item in items:
             entry = _entry(item)
             if entry is not None and entry["id"] not in self._entries:
@@ -355,7 +360,22 @@ class PriceBook:
     def quote(self, model_id: str, params: Mapping[str, Any]) -> Quote | None:
         """What a request costs, or None when the book cannot say for certain.
 
-        `params` are the request's API fields with the model's defaults filled in."""
+        `params` are the request's API fields with the model's defaults filled in. A book never
+        changes (a refresh makes a new one), so each answer is kept: a burst of /dream asks the
+        same few questions thousands of times, before the defer."""
+        try:
+            # The type is part of the key: True == 1, but a variant for hdr=true is not one for 1.
+            key = (model_id, tuple(sorted((name, type(value).__name__, value) for name, value in params.items())))
+            hash(key)
+        except TypeError:
+            return self._quote(model_id, params)
+        if key not in self._quotes:
+            if len(self._quotes) >= _QUOTES_KEPT:
+                self._quotes.clear()
+            self._quotes[key] = self._quote(model_id, params)
+        return self._quotes[key]
+
+    def _quote(self, model_id: str, params: Mapping[str, Any]) -> Quote | None:
         canonical = self.resolve(model_id)
         if canonical is None:
             return None
