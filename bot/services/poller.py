@@ -104,6 +104,7 @@ class Poller:
             asyncio.Queue())
         self._fetchers: list[asyncio.Task[None]] = []
         self._loop_wakes_at = float("inf")
+        self._urgent = False
         self._keys: dict[int, OptionKey] = {}
         self._warm = False
         # Jobs finished while the bot was down must not teach the schedule a downtime.
@@ -193,7 +194,9 @@ class Poller:
             # Woken early (a burst of submissions wakes it once each): rounds stay at least
             # min_interval apart, since each re-reads every pending job from the store.
             since = self.clock() - round_started
-            if since < self.schedule.min_interval and not self._stopping:
+            if self._urgent:
+                self._urgent = False  # a job just finished: others may have too, look now
+            elif since < self.schedule.min_interval and not self._stopping:
                 await asyncio.sleep(self.schedule.min_interval - since)
 
     async def _load_run_times(self) -> None:
@@ -387,6 +390,7 @@ class Poller:
                 self.fetch_requests += 1
                 if job.status.finished:
                     await self._handle(target, job, self.clock())
+                    self._urgent = True
                     self.wake()
                 elif self.clock() - asked_at < self.schedule.min_interval:
                     # The server did not hold the answer: never spin on it.

@@ -30,6 +30,8 @@ SAMPLES_PER_OPTION = 64
 MIN_SAMPLES = 3
 # Looks across an option's usual spread of run times (p5..p95), on per-job dialects.
 SPREAD_STEPS = 8
+# On batch dialects one request answers for every job due, so they look twice per min_interval.
+BATCH_STEP = 0.5
 _ANY = "*"
 
 
@@ -151,7 +153,7 @@ class PollSchedule:
         Per-job dialects pay for every look, so a job is first looked at near the earliest its
         option usually finishes, then at a steady step across the option's usual spread (an
         eighth of p5..p95), backing off once it runs past p95. A batch request answers for
-        every job at once, so there looks stay at min_interval up to p95."""
+        every job at once, so there looks stay at half min_interval up to p95."""
         key = key or OptionKey(_ANY)
         age = now - started_at
         early, late = self._quantile(key, 0.05), self._quantile(key, 0.95)
@@ -159,10 +161,11 @@ class PollSchedule:
             delay = self.default_interval
         elif self.batch:
             expected = self.expected(key) or early
+            step = self.min_interval * BATCH_STEP
             if age < expected * self.lead:
-                delay = max(self.min_interval, expected * self.lead - age)
+                delay = max(step, expected * self.lead - age)
             else:
-                delay = self.min_interval + self.overrun_backoff * max(0.0, age - late)
+                delay = step + self.overrun_backoff * max(0.0, age - late)
         elif age < early * self.lead:
             delay = max(self.min_interval, early * self.lead - age)
         else:
