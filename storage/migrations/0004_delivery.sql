@@ -8,7 +8,7 @@ ALTER TABLE generations ADD COLUMN post_error TEXT;
 
 DROP INDEX IF EXISTS idx_generations_unposted;
 -- The post worker's work list: finished, not posted, not given up.
-CREATE INDEX idx_generations_unposted ON generations (id)
+CREATE INDEX idx_generations_unposted ON generations (posted_at, status)
     WHERE posted_at IS NULL AND undeliverable_at IS NULL;
 
 -- How long the provider took per option (dialect, model, resolution, duration, type): the poll
