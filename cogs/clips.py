@@ -220,6 +220,7 @@ class ClipsCog(commands.Cog):
         self._surely_unposted.discard(generation.id)
         if message is None:
             # Retrying changes nothing until someone reopens the channel: moderators see it listed.
+            self._surely_unposted.add(generation.id)  # both refusals were Discord's own answers
             raise Undeliverable("the channel is gone or closed to the bot, and the member's DMs are closed")
         await self.bot.store.mark_posted(generation.id, message.channel.id, message.id)
         log.info("clip %s posted (guild %s, user %s, message %s)", generation.id, generation.guild_id,
