@@ -74,9 +74,13 @@ class PostWorker:
         """Posts under way may finish (their store writes land); the rest wait for the next start."""
         self._stopping = True
         self._wake.set()
-        pending = [t for t in (self._task, *self._tasks) if t is not None]
-        if pending:
-            done, running = await asyncio.wait(pending, timeout=grace)
+        # The loop first: a round under way may still start posts, which must be waited for too.
+        if self._task is not None:
+            await asyncio.wait([self._task], timeout=grace)
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._tasks:
+            _, running = await asyncio.wait(list(self._tasks), timeout=grace)
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
@@ -115,6 +119,8 @@ class PostWorker:
             for generation in await self.store.jobs_to_post():
                 self._due.setdefault(generation.id, now)
         for clip in sorted(c for c, at in self._due.items() if at <= now and c not in self._in_flight):
+            if self._stopping:
+                return
             self._in_flight.add(clip)
             task = asyncio.create_task(self._post(clip), name=f"dreambot-post-{clip}")
             self._tasks.add(task)
@@ -123,6 +129,8 @@ class PostWorker:
     async def _post(self, clip: int) -> None:
         try:
             async with self._gate:
+                if self._stopping:
+                    return  # still due: posted at the next start
                 generation = await self.store.get(clip)
                 if generation is None or generation.posted_at is not None or generation.undeliverable_at is not None:
                     self._forget(clip)
