@@ -6,12 +6,13 @@ hide that. The file holds JSON (`{"fetch": 1733…, "post": 1733…}`), replaced
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,15 @@ class Heartbeat:
                 log.warning("could not write the heartbeat file %s", self.path)
                 self._warned = True
 
-    def last(self, worker: str) -> float | None:
-        return self._beats.get(worker)
+
+async def finish_or_cancel(tasks: list[asyncio.Task[Any]], grace: float) -> None:
+    """Let a worker's tasks finish within `grace` (their store writes land), cancel the rest."""
+    if not tasks:
+        return
+    _, running = await asyncio.wait(tasks, timeout=grace)
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def ages(path: Path, now: float) -> dict[str, float]:

@@ -28,7 +28,7 @@ from bot.api import (
     VideoAPIError,
     VideoJob,
 )
-from bot.services.heartbeat import Heartbeat
+from bot.services.heartbeat import Heartbeat, finish_or_cancel
 from bot.services.posting import PostWorker
 from bot.services.schedule import OptionKey, PollSchedule, option_key
 from storage import Generation, Store
@@ -146,9 +146,7 @@ class Poller:
             busy = asyncio.create_task(self._queue.join())
             await asyncio.wait([busy], timeout=grace)
             busy.cancel()
-        for task in [*loops, *self._fetchers]:
-            task.cancel()
-        await asyncio.gather(*loops, *self._fetchers, return_exceptions=True)
+        await finish_or_cancel([*loops, *self._fetchers], 0)
         await self.posts.stop(grace)
         self._task = self._watcher = None
         self._fetchers = []

@@ -15,7 +15,7 @@ import random
 import time
 from typing import Callable, Protocol
 
-from bot.services.heartbeat import Heartbeat
+from bot.services.heartbeat import Heartbeat, finish_or_cancel
 from storage import Generation, Store
 
 log = logging.getLogger(__name__)
@@ -75,15 +75,8 @@ class PostWorker:
         self._stopping = True
         self._wake.set()
         # The loop first: a round under way may still start posts, which must be waited for too.
-        if self._task is not None:
-            await asyncio.wait([self._task], timeout=grace)
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        if self._tasks:
-            _, running = await asyncio.wait(list(self._tasks), timeout=grace)
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+        await finish_or_cancel([self._task] if self._task else [], grace)
+        await finish_or_cancel(list(self._tasks), grace)
         self._task = None
 
     @property

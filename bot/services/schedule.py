@@ -138,9 +138,6 @@ class PollSchedule:
     def is_due(self, job_id: int, now: float) -> bool:
         return self._next.get(job_id, 0.0) <= now
 
-    def due_at(self, job_id: int) -> float:
-        return self._next.get(job_id, 0.0)
-
     def next_due(self, now: float, busy: set[int] | frozenset[int] = frozenset()) -> float | None:
         """Seconds until the earliest scheduled check of a job not in `busy` (being looked at
         already), or None if nothing is scheduled."""
