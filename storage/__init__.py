@@ -1,7 +1,7 @@
 """dreambot's SQLite store: generations, the spend ledger, caps/limits and moderators' settings."""
 
 from storage.db import LATEST_VERSION, StoreError
-from storage.errors import ReserveRefused, UnknownGeneration
+from storage.errors import DuplicateRequest, ReserveRefused, UnknownGeneration
 from storage.models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -19,13 +19,14 @@ from storage.models import (
     Period,
     ProviderTotals,
     RefusalReason,
+    ReplyMode,
     Spender,
     Status,
 )
 from storage.store import Store
 
 __all__ = [
-    "FINAL_STATUSES", "LATEST_VERSION", "OPEN_STATUSES", "AuditEntry", "DaySpend", "Generation", "GuildSettings",
+    "DuplicateRequest", "FINAL_STATUSES", "LATEST_VERSION", "OPEN_STATUSES", "AuditEntry", "DaySpend", "Generation", "GuildSettings",
     "HistoryEntry", "Kind", "LedgerEntry", "LedgerKind", "LedgerTotals", "MemberBudget", "MemberSettings", "Period",
-    "ProviderTotals", "RefusalReason", "ReserveRefused", "Spender", "Status", "Store", "StoreError", "UnknownGeneration",
+    "ProviderTotals", "RefusalReason", "ReplyMode", "ReserveRefused", "Spender", "Status", "Store", "StoreError", "UnknownGeneration",
 ]

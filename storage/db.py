@@ -55,6 +55,11 @@ class Migration:
     name: str
     sql: str
 
+    @property
+    def rebuilds(self) -> bool:
+        """Rebuilds a table (first line `-- rebuild: foreign keys off`): runs with foreign keys off."""
+        return self.sql.startswith("-- rebuild: foreign keys off")
+
     def statements(self) -> list[str]:
         """Split on complete statements (sqlite3.complete_statement knows trigger bodies)."""
         statements, buffer = [], ""
@@ -351,14 +356,24 @@ class Database:
                 break
             if migration.version <= current:
                 continue  # no write lock taken on an up-to-date file
-            async with self.transaction() as conn:
-                # Re-read inside the write lock: another process may have just migrated.
-                current = await self.user_version()
-                if migration.version <= current:
-                    continue
-                for statement in migration.statements():
-                    await conn.execute(statement)
-                # user_version is transactional; an int from our own file name, not user input.
-                await conn.execute(f"PRAGMA user_version = {migration.version:d}")
-                log.info("database %s migrated to version %d (%s)", self.path, migration.version, migration.name)
+            if migration.rebuilds:
+                # SQLite's table-rebuild procedure: foreign keys off outside the transaction (a
+                # dropped parent table would count as deleted rows), checked again before commit.
+                await self.conn.execute("PRAGMA foreign_keys = OFF")
+            try:
+                async with self.transaction() as conn:
+                    # Re-read inside the write lock: another process may have just migrated.
+                    current = await self.user_version()
+                    if migration.version <= current:
+                        continue
+                    for statement in migration.statements():
+                        await conn.execute(statement)
+                    if migration.rebuilds and list(await conn.execute_fetchall("PRAGMA foreign_key_check")):
+                        raise StoreError(f"migration {migration.name} broke a foreign key; nothing was changed")
+                    # user_version is transactional; an int from our own file name, not user input.
+                    await conn.execute(f"PRAGMA user_version = {migration.version:d}")
+                    log.info("database %s migrated to version %d (%s)", self.path, migration.version, migration.name)
+            finally:
+                if migration.rebuilds:
+                    await self.conn.execute("PRAGMA foreign_keys = ON")
         return await self.user_version()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from storage.db import StoreError
 from storage.models import MemberBudget, Period, RefusalReason
 
-__all__ = ["ReserveRefused", "StoreError", "UnknownGeneration"]
+__all__ = ["DuplicateRequest", "ReserveRefused", "StoreError", "UnknownGeneration"]
 
 
 class UnknownGeneration(LookupError):
@@ -55,3 +57,11 @@ class ReserveRefused(Exception):
                 return f"cooldown: retry after {self.retry_after_seconds:.1f}s"
             case _:
                 return str(self.reason)
+
+
+class DuplicateRequest(Exception):
+    """The member made this very request moments ago (a double click): nothing new was reserved."""
+
+    def __init__(self, earlier: Any) -> None:
+        super().__init__(f"the same request was made as generation {getattr(earlier, 'id', '?')}")
+        self.earlier = earlier

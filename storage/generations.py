@@ -39,15 +39,16 @@ async def insert(
     cost: int,
     now: float,
     price_text: str | None = None,
+    second_parent_id: int | None = None,
 ) -> Generation:
     query = """
         INSERT INTO generations (guild_id, channel_id, user_id, kind, parent_id, prompt, model, options,
-                                 dialect, status, requested_at, tokens_reserved, price_text)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?, ?)
+                                 dialect, status, requested_at, tokens_reserved, price_text, second_parent_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?)
         RETURNING id
     """
     params = (guild_id, channel_id, user_id, str(kind), parent_id, prompt, model, options, dialect, now, cost,
-              price_text)
+              price_text, second_parent_id)
     generation_id = int(list(await conn.execute_fetchall(query, params))[0][0])
     # Derived from the clip number, plus a random part so two bots (or a restored backup)
     # sharing one API key never send the same id: 1-128 chars of [A-Za-z0-9._:-].
@@ -165,14 +166,28 @@ async def set_status_message(conn: aiosqlite.Connection, generation_id: int, cha
 
 
 async def mark_posted(
-    conn: aiosqlite.Connection, generation_id: int, channel_id: int | None, message_id: int | None, now: float
+    conn: aiosqlite.Connection, generation_id: int, channel_id: int | None, message_id: int | None, now: float,
+    attached_bytes: int | None = None,
 ) -> bool:
     # posted_at IS NULL makes this exactly-once; only finished jobs have a result to post.
     query = """
-        UPDATE generations SET posted_at = ?, result_channel_id = ?, result_message_id = ?
+        UPDATE generations SET posted_at = ?, result_channel_id = ?, result_message_id = ?, attached_bytes = ?
         WHERE id = ? AND posted_at IS NULL AND status IN ('completed', 'failed')
     """
-    return await _changed(conn, query, (now, channel_id, message_id, generation_id))
+    return await _changed(conn, query, (now, channel_id, message_id, attached_bytes, generation_id))
+
+
+async def recent_twin(conn: aiosqlite.Connection, *, guild_id: int | None, user_id: int, kind: Kind,
+                      parent_id: int | None, prompt: str, options: str, since: float) -> Generation | None:
+    """The same member's same request made since `since` and not failed: a double click."""
+    query = """
+        SELECT * FROM generations
+        WHERE guild_id IS ? AND user_id = ? AND requested_at >= ? AND kind = ? AND parent_id IS ?
+              AND prompt = ? AND options = ? AND status != 'failed'
+        ORDER BY id DESC LIMIT 1
+    """
+    rows = list(await conn.execute_fetchall(query, (guild_id, user_id, since, str(kind), parent_id, prompt, options)))
+    return Generation.from_row(rows[0]) if rows else None
 
 
 async def bump_post_attempts(conn: aiosqlite.Connection, generation_id: int) -> int | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.models import GuildSettings, MemberSettings, Period
+from storage.models import GuildSettings, MemberSettings, Period, ReplyMode
 
 DEFAULT_MEMBER_RUNNING_LIMIT = 2
 DEFAULT_CAP_PERIOD = Period.DAY
@@ -63,6 +63,9 @@ async def guild_settings(conn: aiosqlite.Connection, guild_id: int, *, with_chan
         moderator_role_set_at=row["moderator_role_set_at"],
         channels_set_by=row["channels_set_by"],
         channels_set_at=row["channels_set_at"],
+        reply_mode=ReplyMode(row["reply_mode"]),
+        reply_mode_set_by=row["reply_mode_set_by"],
+        reply_mode_set_at=row["reply_mode_set_at"],
     )
 
 
@@ -154,6 +157,18 @@ async def set_cooldown(conn: aiosqlite.Connection, guild_id: int, seconds: int, 
             cooldown_set_by = excluded.cooldown_set_by, cooldown_set_at = excluded.cooldown_set_at
     """
     await conn.execute(query, (guild_id, seconds, actor_id, now))
+
+
+async def set_reply_mode(conn: aiosqlite.Connection, guild_id: int, mode: ReplyMode, actor_id: int,
+                         now: float) -> None:
+    query = """
+        INSERT INTO guild_settings (guild_id, reply_mode, reply_mode_set_by, reply_mode_set_at)
+        VALUES (?, ?, ?, ?)
+        ON CONFLICT (guild_id) DO UPDATE SET
+            reply_mode = excluded.reply_mode,
+            reply_mode_set_by = excluded.reply_mode_set_by, reply_mode_set_at = excluded.reply_mode_set_at
+    """
+    await conn.execute(query, (guild_id, str(mode), actor_id, now))
 
 
 async def set_moderator_role(

@@ -20,6 +20,10 @@ class Kind(StrEnum):
     EXTEND_BACKWARD = "extend_backward"
     REROLL = "reroll"
     IMAGE_TO_VIDEO = "image_to_video"
+    # Schema 5: ray-3.2's edits of a finished clip, and a clip leading from one clip into another.
+    RESTYLE = "restyle"
+    REFRAME = "reframe"
+    BRIDGE = "bridge"
 
 
 class Status(StrEnum):
@@ -45,6 +49,14 @@ class Period(StrEnum):
     WEEK = "week"
     MONTH = "month"
     LIFETIME = "lifetime"
+
+
+class ReplyMode(StrEnum):
+    """What a member's reply to a clip post does."""
+
+    CONFIRM = "confirm"  # ask first, with the price (the default)
+    DIRECT = "direct"  # extend at once
+    OFF = "off"  # nothing
 
 
 class RefusalReason(StrEnum):
@@ -97,6 +109,9 @@ class Generation:
     # Schema 4: a post that gave up, and why.
     undeliverable_at: float | None = None
     post_error: str | None = None
+    # Schema 5: the clip a bridge leads into, and the size of the attached MP4 (None: a link post).
+    second_parent_id: int | None = None
+    attached_bytes: int | None = None
 
     @property
     def is_open(self) -> bool:
@@ -154,6 +169,10 @@ class GuildSettings:
     moderator_role_set_at: float | None = None
     channels_set_by: int | None = None
     channels_set_at: float | None = None
+    # Schema 5: what a reply to a clip post does.
+    reply_mode: ReplyMode = ReplyMode.CONFIRM
+    reply_mode_set_by: int | None = None
+    reply_mode_set_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Any
 from storage import audit, budget, generations, ledger, limits, meta, run_times
 from storage.clock import Instant, to_epoch
 from storage.db import Database, Synchronous
-from storage.errors import ReserveRefused, UnknownGeneration
+from storage.errors import DuplicateRequest, ReserveRefused, UnknownGeneration
 from storage.models import (
     AuditEntry,
     DaySpend,
@@ -28,6 +28,7 @@ from storage.models import (
     MemberBudget,
     MemberSettings,
     Period,
+    ReplyMode,
     ProviderTotals,
     Spender,
     Status,
@@ -104,13 +105,17 @@ class Store:
         options: Mapping[str, Any] | None = None,
         dialect: str | None = None,
         parent_id: int | None = None,
+        second_parent_id: int | None = None,
         price_text: str | None = None,
+        twin_seconds: float = 0.0,
         now: Instant | None = None,
     ) -> Generation:
         """Check the member's limits and record the generation plus its reserve, atomically.
         The generation gets its client request id here, before anything is sent, so a create
         whose answer is lost (or a crash right after it) can always be looked up.
-        Raises ReserveRefused (nothing written) when a limit says no."""
+        Raises ReserveRefused (nothing written) when a limit says no, and DuplicateRequest
+        (nothing written) when `twin_seconds` > 0 and the member made the very same request,
+        not failed, that recently: a double click."""
         kind = Kind(kind)
         if isinstance(cost, bool) or not isinstance(cost, int) or cost <= 0:
             raise ValueError(f"cost must be a positive whole number of tokens, not {cost!r}")
@@ -118,13 +123,19 @@ class Store:
         options_json = generations.dump_options(options)
         async with self._db.transaction() as conn:
             # BEGIN IMMEDIATE holds the write lock from here: no other reserve can slip in.
+            if twin_seconds > 0:
+                twin = await generations.recent_twin(
+                    conn, guild_id=guild_id, user_id=user_id, kind=kind, parent_id=parent_id, prompt=prompt,
+                    options=options_json, since=at - twin_seconds)
+                if twin is not None:
+                    raise DuplicateRequest(twin)
             current = await budget.evaluate(conn, guild_id, user_id, cost, at)
             if current.refusal is not None:
                 raise ReserveRefused(current.refusal, current)
             generation = await generations.insert(
                 conn, guild_id=guild_id, channel_id=channel_id, user_id=user_id, kind=kind, prompt=prompt,
                 model=model, options=options_json, dialect=dialect, parent_id=parent_id, cost=cost, now=at,
-                price_text=price_text,
+                price_text=price_text, second_parent_id=second_parent_id,
             )
             await ledger.record(conn, generation_id=generation.id, guild_id=guild_id, user_id=user_id,
                                 kind=LedgerKind.RESERVE, amount=cost, now=at)
@@ -216,13 +227,15 @@ class Store:
             return await self._unchanged(conn, generation_id)
 
     async def mark_posted(
-        self, generation_id: int, channel_id: int | None, message_id: int | None, *, now: Instant | None = None
+        self, generation_id: int, channel_id: int | None, message_id: int | None, *,
+        attached_bytes: int | None = None, now: Instant | None = None
     ) -> bool:
-        """Record the result post exactly once (None ids: undeliverable, given up). A second
-        call, or a call before the job finished, returns False."""
+        """Record the result post exactly once (None ids: undeliverable, given up), with the size of
+        the MP4 it carries (None: the link only). A second call, or a call before the job finished,
+        returns False."""
         at = self._now(now)
         async with self._db.transaction() as conn:
-            if await generations.mark_posted(conn, generation_id, channel_id, message_id, at):
+            if await generations.mark_posted(conn, generation_id, channel_id, message_id, at, attached_bytes):
                 return True
             return await self._unchanged(conn, generation_id)
 
@@ -476,6 +489,17 @@ class Store:
             await limits.set_cooldown(conn, guild_id, seconds, actor_id, at)
             await audit.write(conn, guild_id=guild_id, actor_id=actor_id, action="set_cooldown", now=at,
                               details={"seconds": seconds, "previous": before.cooldown_seconds})
+
+    async def set_reply_mode(self, guild_id: int, mode: ReplyMode | str, *, actor_id: int,
+                             now: Instant | None = None) -> None:
+        """What a reply to a clip post does in this guild: confirm (ask first), direct, or off."""
+        mode = ReplyMode(mode)
+        at = self._now(now)
+        async with self._db.transaction() as conn:
+            before = await limits.guild_settings(conn, guild_id, with_channels=False)
+            await limits.set_reply_mode(conn, guild_id, mode, actor_id, at)
+            await audit.write(conn, guild_id=guild_id, actor_id=actor_id, action="set_reply_mode", now=at,
+                              details={"mode": str(mode), "previous": str(before.reply_mode)})
 
     async def set_blocked(
         self, guild_id: int, user_id: int, blocked: bool, *, actor_id: int, now: Instant | None = None

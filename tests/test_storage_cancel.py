@@ -226,6 +226,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("set_guild_running_limits", "set_guild_running_limits", _settings(),
              call=lambda s, c: s.set_guild_running_limits(GUILD, 3, None, actor_id=ACTOR)),
     Scenario("set_cooldown", "set_cooldown", _settings(), call=lambda s, c: s.set_cooldown(GUILD, 0, actor_id=ACTOR)),
+    Scenario("set_reply_mode", "set_reply_mode", _settings(),
+             call=lambda s, c: s.set_reply_mode(GUILD, "direct", actor_id=ACTOR)),
     Scenario("set_blocked", "set_blocked", _settings(), call=lambda s, c: s.set_blocked(GUILD, USER, True,
                                                                                        actor_id=ACTOR)),
     Scenario("set_allowed_channels", "set_allowed_channels", _settings(channels=(100, 101)),

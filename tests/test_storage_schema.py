@@ -30,7 +30,7 @@ def schema(path: Path) -> list[tuple[str, str, str]]:
 async def test_fresh_file_gets_latest_schema_and_pragmas(tmp_path):
     path = tmp_path / "deep" / "er" / "dreambot.sqlite3"
     async with await Store.open(path) as store:
-        assert await store.schema_version() == LATEST_VERSION == 4
+        assert await store.schema_version() == LATEST_VERSION == 5
         conn = store._db.conn
         assert (await conn.execute_fetchall("PRAGMA journal_mode"))[0][0] == "wal"
         assert (await conn.execute_fetchall("PRAGMA foreign_keys"))[0][0] == 1
@@ -84,7 +84,7 @@ async def test_upgrade_from_v1_keeps_data(tmp_path):
     write_v1_data(path)
 
     async with await Store.open(path) as store:
-        assert await store.schema_version() == 4
+        assert await store.schema_version() == 5
         done = await store.get(1)
         assert (done.status, done.tokens_charged, done.options) == (Status.COMPLETED, 300_000, {"loop": True})
         # Version 3: rows from before it have no request id and an unknown provider side.
